@@ -1,0 +1,111 @@
+"""The demo region: Lishui city and its nine county-level divisions, one organization per
+kind that the roles need, and one demo user per role. Idempotent: running it again changes
+nothing that exists (passwords a user has changed are kept)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from tmcs.audit import audit_context
+from tmcs.ids import uscc_check_char
+
+from .models import AdministrativeDivision, Membership, Organization, OrganizationKind, Role, User
+from .services import import_divisions_csv
+
+LISHUI_CSV = Path(__file__).resolve().parent / "data" / "lishui-regions.csv"
+
+
+def demo_uscc(body17):
+    return body17 + uscc_check_char(body17)
+
+
+# (key, name, kind, division code, USCC body without its check character)
+DEMO_ORGANIZATIONS = [
+    (
+        "city_coop",
+        "丽水市两山合作社（演示）",
+        OrganizationKind.COOPERATIVE,
+        "331100000000",
+        "91331100MA2D00001",
+    ),
+    (
+        "county_coop",
+        "莲都区两山合作社（演示）",
+        OrganizationKind.COOPERATIVE,
+        "331102000000",
+        "91331102MA2D00002",
+    ),
+    (
+        "village",
+        "莲都区示范村股份经济合作社（演示）",
+        OrganizationKind.VILLAGE_COLLECTIVE,
+        "331102000000",
+        "N2331102MF0000003",
+    ),
+    ("bank", "丽水示范农村商业银行（演示）", OrganizationKind.BANK, "331100000000", "91331100MA2D00004"),
+    (
+        "guarantor",
+        "丽水市示范融资担保有限公司（演示）",
+        OrganizationKind.GUARANTOR,
+        "331100000000",
+        "91331100MA2D00005",
+    ),
+]
+
+# (username, display name, role, organization key)
+DEMO_USERS = [
+    ("city_admin", "市级管理员", Role.CITY_ADMIN, "city_coop"),
+    ("coop_staff", "莲都区合作社专员", Role.COOP_STAFF, "county_coop"),
+    ("village_clerk", "村集体经办人", Role.VILLAGE_CLERK, "village"),
+    ("bank_officer", "银行客户经理", Role.BANK_OFFICER, "bank"),
+    ("guarantor_officer", "担保机构经办人", Role.GUARANTOR_OFFICER, "guarantor"),
+    ("auditor", "审计员", Role.AUDITOR, "city_coop"),
+]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role_label: str
+    organization: str
+    password: str | None  # None when the user existed already and keeps its password
+
+
+@transaction.atomic
+def load_demo_region(*, csv_path=LISHUI_CSV, password=None):
+    password = password or settings.TMCS_DEMO_PASSWORD
+    import_divisions_csv(text=Path(csv_path).read_text(encoding="utf-8"))
+    accounts = []
+    with audit_context(reason="load demo region"):
+        organizations = {}
+        for key, name, kind, division_code, uscc_body in DEMO_ORGANIZATIONS:
+            organizations[key], _ = Organization.objects.get_or_create(
+                uscc=demo_uscc(uscc_body),
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "division": AdministrativeDivision.objects.get(code=division_code),
+                },
+            )
+        admin, created = User.objects.get_or_create(
+            username="admin",
+            defaults={"display_name": "平台超级管理员", "is_staff": True, "is_superuser": True},
+        )
+        if created:
+            admin.set_password(password)
+            admin.save(update_fields=["password"])
+        accounts.append(DemoAccount("admin", "超级管理员", "—", password if created else None))
+        for username, display_name, role, org_key in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"display_name": display_name}
+            )
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            Membership.objects.get_or_create(user=user, organization=organizations[org_key], role=role)
+            accounts.append(
+                DemoAccount(username, role.label, organizations[org_key].name, password if created else None)
+            )
+    return accounts

@@ -1,0 +1,1 @@
+"""Key project list, GEP balance ledger, red lines, performance evaluation. Models arrive with the features that need them."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TmcsConfig(AppConfig):
+    name = "tmcs"
+    verbose_name = _("平台基础")
