@@ -1,5 +1,7 @@
 """One error format for the whole API: {"code": ..., "detail": ..., "fields": {...}}."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -25,6 +27,12 @@ def error_body(code, detail, fields=None):
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+
+    # Convert Django's exceptions as DRF does, so that their codes are known below.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
 
     response = drf_exception_handler(exc, context)
     if response is None:
