@@ -51,7 +51,9 @@ def dashboard_counts(user):
     by_kind = dict(organizations.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     return {
         "divisions": sum(by_level.values()),
-        "divisions_by_level": [(level.label, by_level.get(level.value, 0)) for level in DivisionLevel],
+        "divisions_by_level": [
+            (level.label, by_level[level.value]) for level in DivisionLevel if level.value in by_level
+        ],
         "organizations": sum(by_kind.values()),
         "organizations_by_kind": [
             (kind.label, by_kind[kind.value]) for kind in OrganizationKind if kind.value in by_kind

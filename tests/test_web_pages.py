@@ -145,3 +145,14 @@ def test_time_zone_and_language(settings):
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert [code for code, _name in settings.LANGUAGES] == ["zh-hans", "en"]
+
+
+def test_english_browser_still_gets_chinese_pages_but_api_honours_accept_language(client, city_admin):
+    client.force_login(city_admin)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in html
+    client.logout()
+    body = client.get("/api/v1/directory/divisions/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body["detail"] == "Authentication credentials were not provided."
+    body = client.get("/api/v1/directory/divisions/").json()
+    assert body["detail"] == "身份认证信息未提供。"

@@ -8,6 +8,7 @@ import time
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from tmcs.celery import app as celery_app
 
@@ -54,7 +55,7 @@ def check_celery():
         replies = celery_app.control.inspect(timeout=TIMEOUT_SECONDS).ping() or {}
         workers = sorted(name for name, reply in replies.items() if reply.get("ok") == "pong")
         if not workers:
-            return {"ok": False, "error": "no Celery worker answered", "workers": []}
+            return {"ok": False, "error": _("没有 Celery 工作进程应答"), "workers": []}
         return {"workers": workers}
 
     return _timed(run)
