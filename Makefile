@@ -72,8 +72,8 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: venv services messages
-	@REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py
+bench: migrate
+	@$(PY) bench/run.py $(BENCH)
 
 clean: stop
 	rm -rf .local staticfiles

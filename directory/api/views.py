@@ -16,7 +16,13 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d{12}"
 
     def get_queryset(self):
-        return divisions_for(self.request.user).select_related("parent").order_by("code")
+        # Boundaries can be megabytes each; the list does not show them.
+        return (
+            divisions_for(self.request.user)
+            .select_related("parent")
+            .defer("boundary", "parent__boundary")
+            .order_by("code")
+        )
 
 
 @extend_schema(summary="当前用户及其任职")
