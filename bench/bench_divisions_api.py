@@ -3,11 +3,11 @@ SELECT of the same page with psycopg."""
 
 import psycopg
 from django.db import connection
+from harness import measure, report
 from rest_framework.test import APIClient
 
 from directory.models import User
 from directory.services import issue_api_token
-from harness import measure, report
 
 
 def run():
@@ -36,7 +36,9 @@ def run():
             cursor.fetchall()
 
     try:
-        return report("divisions list API (10 rows)", measure("api", api_call), measure("raw psycopg", raw_select))
+        return report(
+            "divisions list API (10 rows)", measure("api", api_call), measure("raw psycopg", raw_select)
+        )
     finally:
         raw_conn.close()
         _token.delete()
