@@ -152,3 +152,12 @@ def celery_worker_process(transactional_db, settings):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness guards real passwords; tests only need a correct hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The manifest storage needs `collectstatic` first; tests/test_static.py checks that it works.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def browser(settings):
-    # The live server serves static files through the finders, which know unhashed names only.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in (
