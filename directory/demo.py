@@ -8,13 +8,35 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from tmcs import crypto
 from tmcs.audit import audit_context
-from tmcs.ids import uscc_check_char
+from tmcs.ids import national_id_check_char, uscc_check_char
 
-from .models import AdministrativeDivision, Membership, Organization, OrganizationKind, Role, User
-from .services import import_divisions_csv
+from .models import AdministrativeDivision, Organization, OrganizationKind, Person, Role, User
+from .services import (
+    _add_membership,
+    _apply_person,
+    ensure_party,
+    ensure_party_for_person,
+    import_divisions_csv,
+)
 
 LISHUI_CSV = Path(__file__).resolve().parent / "data" / "lishui-regions.csv"
+
+# A demo township and village under 莲都区. Their names say 演示 and their codes are not real
+# statistical codes: real township and village lists are imported by the cooperative.
+DEMO_VILLAGES_CSV = """code,name,level,parent_code
+331102199,示范镇（演示）,township,331102
+331102199201,示范村（演示）,village,331102199
+"""
+
+# Demo villagers: (name, birth date YYYYMMDD, sequence, phone). ID numbers are built with a valid
+# check character from the 莲都区 address code; they belong to nobody.
+DEMO_PERSONS = [
+    ("张山林", "19650312", "013", "13857800001"),
+    ("李秀竹", "19720805", "024", "13857800002"),
+    ("王青溪", "19881120", "035", "0578-2123456"),
+]
 
 
 def demo_uscc(body17):
@@ -77,6 +99,7 @@ class DemoAccount:
 def load_demo_region(*, csv_path=LISHUI_CSV, password=None):
     password = password or settings.TMCS_DEMO_PASSWORD
     import_divisions_csv(text=Path(csv_path).read_text(encoding="utf-8"))
+    import_divisions_csv(text=DEMO_VILLAGES_CSV)
     accounts = []
     with audit_context(reason="load demo region"):
         organizations = {}
@@ -104,8 +127,28 @@ def load_demo_region(*, csv_path=LISHUI_CSV, password=None):
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            Membership.objects.get_or_create(user=user, organization=organizations[org_key], role=role)
+            _add_membership(user=user, organization=organizations[org_key], role=role)
             accounts.append(
                 DemoAccount(username, role.label, organizations[org_key].name, password if created else None)
             )
+        village = AdministrativeDivision.objects.get(code="331102199201")
+        for name, birth, sequence, phone in DEMO_PERSONS:
+            body = f"331102{birth}{sequence}"
+            number = body + national_id_check_char(body)
+            if not Person.objects.filter(national_id_hash=crypto.lookup_hash("national_id", number)).exists():
+                person = Person(name=name, division=village, address="示范村（演示）")
+                _apply_person(
+                    person,
+                    {
+                        "name": name,
+                        "division": village,
+                        "address": person.address,
+                        "national_id": number,
+                        "phone": phone,
+                    },
+                )
+                person.save()
+                ensure_party_for_person(person)
+        for organization in organizations.values():
+            ensure_party(organization)
     return accounts

@@ -60,7 +60,7 @@ def test_token_authentication(api, city_admin):
     api.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     response = api.get("/api/v1/directory/divisions/")
     assert response.status_code == 200
-    assert response.json()["count"] == 10  # Lishui city and its nine counties
+    assert response.json()["count"] == 12  # Lishui city, its nine counties, a demo township and village
     token.refresh_from_db()
     assert token.last_used_at is not None
     # Only the digest is stored.
@@ -108,7 +108,7 @@ def test_page_size_is_capped(api, city_admin):
     from tmcs.api.pagination import PageNumberPagination
 
     assert PageNumberPagination.max_page_size == 500
-    assert len(response.json()["results"]) == 10
+    assert len(response.json()["results"]) == 12
 
 
 def test_division_list_queries_do_not_grow_with_rows(api, city_admin, django_assert_max_num_queries):

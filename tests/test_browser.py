@@ -55,7 +55,7 @@ def _login(browser, live_server, username):
 def test_dashboard_in_chinese_with_live_system_status(browser, live_server, demo_region):
     _login(browser, live_server, "city_admin")
     assert browser.find_element(By.TAG_NAME, "h1").text == "工作台"
-    assert browser.find_element(By.ID, "stat-divisions").text == "10"
+    assert browser.find_element(By.ID, "stat-divisions").text == "12"
     # HTMX loaded the system-status panel from the server.
     checks = WebDriverWait(browser, 15).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "ul.system-checks"))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 
 from .compose import MissingVariable, interpolate, load_compose, service_environment
@@ -18,6 +19,8 @@ PRODUCTION_VARIABLES = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "tmcs.example.gov.cn",
     "POSTGRES_PASSWORD": "not-used-by-check",
+    "TMCS_FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "TMCS_LOOKUP_HASH_KEY": secrets.token_urlsafe(32),
 }
 
 
@@ -94,6 +97,7 @@ def test_check_deploy_rejects_local_defaults(db):
     assert result.returncode != 0
     assert "security.W009" in result.stderr  # the insecure local SECRET_KEY
     assert "security.W008" in result.stderr  # no SSL redirect
+    assert "tmcs.W001" in result.stderr and "tmcs.W002" in result.stderr  # personal-data keys derived
 
 
 def test_debug_is_off_unless_asked(settings):

@@ -36,7 +36,7 @@ def test_login_then_dashboard_shows_real_counts(client, demo_region):
     assert response.status_code == 302 and response["Location"] == "/"
     html = client.get("/").content.decode()
     assert "工作台" in html
-    assert 'id="stat-divisions">10<' in html  # Lishui + nine counties
+    assert 'id="stat-divisions">12<' in html  # Lishui, nine counties, the demo township and village
     assert "丽水市两山合作社（演示） · 市级合作社管理员" in html
     for namespace, _label, _icon in NAVIGATION:
         assert f'href="/{namespace}/"' in html

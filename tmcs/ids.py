@@ -61,3 +61,31 @@ def normalize_national_id(value: str, *, today: datetime.date | None = None) -> 
     if national_id_check_char(number[:17]) != number[17]:
         raise IdentifierError("身份证号码校验位不正确。")
     return number
+
+
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE_RE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}$")
+
+
+def normalize_phone(value: str) -> str:
+    """A mainland mobile (13800138000) or landline (0578-2123456) number, or IdentifierError."""
+    number = re.sub(r"[\s()（）]", "", value or "")
+    number = re.sub(r"^(\+86|0086)-?", "", number)
+    if _MOBILE_RE.match(number):
+        return number
+    if _LANDLINE_RE.match(number):
+        digits = number.replace("-", "")
+        area_length = 3 if digits[1] in "12" else 4  # 010, 02x are three digits; others four
+        return f"{digits[:area_length]}-{digits[area_length:]}"
+    raise IdentifierError("电话号码格式不正确：手机号为11位（1开头），固定电话为区号加7-8位号码。")
+
+
+def mask_national_id(number: str) -> str:
+    return f"{number[:6]}********{number[-4:]}"
+
+
+def mask_phone(number: str) -> str:
+    if "-" in number:
+        area, local = number.split("-", 1)
+        return f"{area}-{local[:2]}{'*' * (len(local) - 4)}{local[-2:]}"
+    return f"{number[:3]}****{number[-4:]}"

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tmcs.audit.AuditContextMiddleware",
+    "directory.middleware.ApiRequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "tmcs.urls"
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tmcs.context_processors.navigation",
+                "directory.context_processors.directory",
             ],
         },
     },
@@ -228,6 +230,10 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TMCS 两山合作社 <noreply@tmcs.local>")
+
+# --- personal data (see tmcs/crypto.py) ------------------------------------------------------
+TMCS_FIELD_ENCRYPTION_KEYS = env.list("TMCS_FIELD_ENCRYPTION_KEYS", default=[])
+TMCS_LOOKUP_HASH_KEY = env("TMCS_LOOKUP_HASH_KEY", default="")
 
 # --- maps -------------------------------------------------------------------------------
 # Intranet deployments have no internet tiles: leave empty for a plain background.

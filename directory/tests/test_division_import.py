@@ -88,8 +88,12 @@ def test_reimport_updates_names_in_place(demo_region):
 def test_reach_is_the_organization_subtree(demo_region):
     staff = User.objects.get(username="coop_staff")
     assert reach_prefixes(staff) == ["331102"]
-    assert list(divisions_for(staff).values_list("code", flat=True)) == ["331102000000"]
+    assert list(divisions_for(staff).values_list("code", flat=True)) == [
+        "331102000000",
+        "331102199000",
+        "331102199201",  # 莲都区 and the demo township and village
+    ]
     city_admin = User.objects.get(username="city_admin")
-    assert divisions_for(city_admin).count() == 10
+    assert divisions_for(city_admin).count() == 12
     outsider = User.objects.create_user(username="outsider", password="x-very-long-1")
     assert divisions_for(outsider).count() == 0

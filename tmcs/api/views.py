@@ -22,5 +22,10 @@ class ApiRootView(APIView):
                 "redoc": link("api-redoc"),
                 "me": link("directory-api:me"),
                 "divisions": link("directory-api:division-list"),
+                "organizations": link("directory-api:organization-list"),
+                "persons": link("directory-api:person-list"),
+                "users": link("directory-api:user-list"),
+                "api_clients": link("directory-api:api-client-list"),
+                "notifications": link("directory-api:notification-list"),
             }
         )

@@ -1,0 +1,97 @@
+"""Who may do what, where. One table of capabilities per role and one rule of reach per role,
+used by the selectors (reads) and the services (writes), for the web and the API alike.
+
+Reach:
+- cooperative staff, administrators and auditors: their organization's division subtree;
+- village clerks: their collective's division subtree (a village);
+- bank and guarantor officers: their own organization, plus persons explicitly granted to it
+  (PersonAccessGrant, enforced with django-guardian object permissions).
+"""
+
+from enum import StrEnum
+
+from .models import OrganizationKind, Role
+
+
+class Capability(StrEnum):
+    VIEW = "view"  # see the directory within reach
+    MANAGE_ORGANIZATIONS = "manage_organizations"
+    MANAGE_PERSONS = "manage_persons"
+    VIEW_FULL_IDENTIFIERS = "view_full_identifiers"  # unmasked ID and phone numbers (logged)
+    MANAGE_USERS = "manage_users"
+    MANAGE_API_CLIENTS = "manage_api_clients"
+    IMPORT_DIVISIONS = "import_divisions"
+    GRANT_PERSON_ACCESS = "grant_person_access"
+
+
+C = Capability
+ROLE_CAPABILITIES = {
+    Role.CITY_ADMIN: frozenset(C),
+    Role.COOP_STAFF: frozenset(
+        {C.VIEW, C.MANAGE_ORGANIZATIONS, C.MANAGE_PERSONS, C.VIEW_FULL_IDENTIFIERS, C.GRANT_PERSON_ACCESS}
+    ),
+    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS}),
+    Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS}),
+    Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
+    Role.AUDITOR: frozenset({C.VIEW}),
+}
+
+# Roles whose reach is their own organization rather than a division subtree.
+ORGANIZATION_SCOPED_ROLES = frozenset({Role.BANK_OFFICER, Role.GUARANTOR_OFFICER})
+
+# Kinds of organization that only a city administrator may create or change: they define who
+# runs the platform and who may lend on it.
+RESERVED_ORGANIZATION_KINDS = frozenset(
+    {
+        OrganizationKind.COOPERATIVE,
+        OrganizationKind.BANK,
+        OrganizationKind.GUARANTOR,
+        OrganizationKind.GOVERNMENT,
+    }
+)
+
+
+def memberships_with(user, capability):
+    """The user's active memberships whose role carries the capability."""
+    if not user.is_authenticated:
+        return []
+    return [m for m in user.active_memberships if capability in ROLE_CAPABILITIES[m.role]]
+
+
+def is_division_scoped(membership):
+    return membership.role not in ORGANIZATION_SCOPED_ROLES
+
+
+def covers_division(membership, division):
+    """Does this membership reach a record that lives in `division`?"""
+    return (
+        is_division_scoped(membership)
+        and division is not None
+        and membership.organization.division.contains(division)
+    )
+
+
+def can(user, capability, *, division=None, organization=None):
+    """May `user` use `capability` on something in `division` (or on `organization` itself)?
+
+    With neither given, answers whether the user has the capability anywhere.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    for membership in memberships_with(user, capability):
+        if division is None and organization is None:
+            return True
+        if organization is not None and membership.organization_id == organization.pk:
+            return True
+        target = division if division is not None else getattr(organization, "division", None)
+        if covers_division(membership, target):
+            return True
+    return False
+
+
+def can_manage_organization_kind(user, kind):
+    return (
+        user.is_superuser or kind not in RESERVED_ORGANIZATION_KINDS or Role.CITY_ADMIN in user.active_roles
+    )
