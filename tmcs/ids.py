@@ -64,19 +64,25 @@ def normalize_national_id(value: str, *, today: datetime.date | None = None) -> 
 
 
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE_RE = re.compile(r"^0\d{2,3}-?[2-9]\d{6,7}$")
 
 
 def normalize_phone(value: str) -> str:
     """A mainland mobile (13800138000) or landline (0578-2123456) number, or IdentifierError."""
-    number = re.sub(r"[\s()（）]", "", value or "")
-    number = re.sub(r"^(\+86|0086)-?", "", number)
-    if _MOBILE_RE.match(number):
-        return number
-    if _LANDLINE_RE.match(number):
-        digits = number.replace("-", "")
-        area_length = 3 if digits[1] in "12" else 4  # 010, 02x are three digits; others four
-        return f"{digits[:area_length]}-{digits[area_length:]}"
+    raw = (value or "").strip()
+    if re.search(r"[^\d\s\-+()（）]", raw):
+        raise IdentifierError("电话号码只能包含数字、空格、括号、加号和连字符。")
+    digits = re.sub(r"\D", "", raw)
+    if raw.startswith("+") or raw.startswith("0086"):
+        digits = re.sub(r"^(0086|86)", "", digits)
+        if not digits.startswith("1"):
+            digits = "0" + digits  # +86 578 2123456 is the landline 0578-2123456
+    if _MOBILE_RE.match(digits):
+        return digits
+    if digits.startswith("0"):
+        area_length = 3 if digits[1] in "12" else 4  # 010 and 02x have three digits, others four
+        area, local = digits[:area_length], digits[area_length:]
+        if len(local) in (7, 8) and local[0] in "23456789":
+            return f"{area}-{local}"
     raise IdentifierError("电话号码格式不正确：手机号为11位（1开头），固定电话为区号加7-8位号码。")
 
 

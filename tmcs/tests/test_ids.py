@@ -7,8 +7,11 @@ from hypothesis import strategies as st
 from tmcs.ids import (
     USCC_CHARSET,
     IdentifierError,
+    mask_national_id,
+    mask_phone,
     national_id_check_char,
     normalize_national_id,
+    normalize_phone,
     normalize_uscc,
     uscc_check_char,
 )
@@ -79,3 +82,31 @@ def test_any_national_id_with_its_check_char_validates(birth, sequence):
     body = f"331102{birth:%Y%m%d}{sequence:03d}"
     number = body + national_id_check_char(body)
     assert normalize_national_id(number) == number
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("0086 13800138000", "13800138000"),
+        ("0578-2123456", "0578-2123456"),
+        ("(0578) 2123 456", "0578-2123456"),
+        ("010-62345678", "010-62345678"),
+        ("+86 578 2123456", "0578-2123456"),
+    ],
+)
+def test_phone_numbers_are_normalized(raw, normalized):
+    assert normalize_phone(raw) == normalized
+
+
+@pytest.mark.parametrize("raw", ["12345", "23800138000", "138001380001", "0578-0123456", "138-0013-800a", ""])
+def test_bad_phone_numbers_are_refused(raw):
+    with pytest.raises(IdentifierError):
+        normalize_phone(raw)
+
+
+def test_masks():
+    assert mask_national_id("331102198001010019") == "331102********0019"
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_phone("0578-2123456") == "0578-21***56"
