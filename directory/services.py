@@ -667,9 +667,10 @@ def _boundary_from_feature(feature):
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         raise ValueError(_("几何类型必须是 Polygon 或 MultiPolygon。"))
     try:
-        shape = GEOSGeometry(json.dumps(geometry), srid=4490)
+        shape = GEOSGeometry(json.dumps(geometry))  # GeoJSON parses as 4326 ...
     except (GEOSException, ValueError, TypeError):
         raise ValueError(_("几何坐标无法解析。")) from None
+    shape.srid = 4490  # ... and CGCS2000 coordinates are taken as they are (same axes, sub-metre apart)
     if isinstance(shape, Polygon):
         shape = MultiPolygon(shape, srid=4490)
     xmin, ymin, xmax, ymax = shape.extent
