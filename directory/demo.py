@@ -61,9 +61,9 @@ DEMO_ORGANIZATIONS = [
     ),
     (
         "village",
-        "莲都区示范村股份经济合作社（演示）",
+        "示范村股份经济合作社（演示）",
         OrganizationKind.VILLAGE_COLLECTIVE,
-        "331102000000",
+        "331102199201",
         "N2331102MF0000003",
     ),
     ("bank", "丽水示范农村商业银行（演示）", OrganizationKind.BANK, "331100000000", "91331100MA2D00004"),

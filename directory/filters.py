@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tmcs import crypto
-from tmcs.filters import FilterSet
+from tmcs.filters import FilterSet, YesNoFilter
 from tmcs.ids import IdentifierError, normalize_national_id
 
 from .models import AdministrativeDivision, DivisionLevel, Organization, OrganizationKind, Person, Role, User
@@ -42,7 +42,7 @@ class OrganizationFilter(FilterSet):
     q = django_filters.CharFilter(label=_("名称或信用代码"), method="search")
     kind = django_filters.ChoiceFilter(label=_("类型"), choices=OrganizationKind.choices)
     division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=_division_choices)
-    is_active = django_filters.BooleanFilter(label=_("启用"))
+    is_active = YesNoFilter(label=_("启用"))
 
     class Meta:
         model = Organization
@@ -73,7 +73,7 @@ class PersonFilter(FilterSet):
 class UserFilter(FilterSet):
     q = django_filters.CharFilter(label=_("用户名或姓名"), method="search")
     role = django_filters.ChoiceFilter(label=_("角色"), choices=Role.choices, field_name="memberships__role")
-    is_active = django_filters.BooleanFilter(label=_("启用"))
+    is_active = YesNoFilter(label=_("启用"))
 
     class Meta:
         model = User

@@ -93,3 +93,57 @@ def test_login_error_and_404_page(browser, live_server, demo_region):
     browser.get(f"{live_server.url}/no-such-page/")
     assert "页面不存在" in browser.find_element(By.TAG_NAME, "h1").text
     browser.save_screenshot(str(SCREENSHOTS / "404.png"))
+
+
+def test_register_a_person_then_reveal_the_id_with_a_logged_purpose(browser, live_server, demo_region):
+    from directory.models import PersonalDataAccess
+
+    _login(browser, live_server, "coop_staff")
+    browser.get(f"{live_server.url}/directory/persons/new/")
+    browser.find_element(By.NAME, "name").send_keys("周山水")
+    browser.find_element(By.NAME, "national_id").send_keys("331102198001010018")  # wrong check digit
+    Select(browser.find_element(By.NAME, "division")).select_by_visible_text("331102199201 示范村（演示）")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    assert "身份证号码校验位不正确" in browser.find_element(By.CSS_SELECTOR, ".invalid-feedback").text
+    browser.save_screenshot(str(SCREENSHOTS / "person-form-error.png"))
+
+    field = browser.find_element(By.NAME, "national_id")
+    field.clear()
+    field.send_keys("331102198001010019")
+    browser.find_element(By.NAME, "phone").send_keys("13857801234")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "masked-id")))
+    assert browser.find_element(By.ID, "masked-id").text == "331102********0019"
+    browser.save_screenshot(str(SCREENSHOTS / "person-detail.png"))
+
+    browser.find_element(By.ID, "id_purpose").send_keys("核对土地承包合同")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/reveal/'] button").click()
+    assert browser.find_element(By.ID, "full-id").text == "331102198001010019"
+    assert PersonalDataAccess.objects.get().purpose == "核对土地承包合同"
+    browser.save_screenshot(str(SCREENSHOTS / "person-revealed.png"))
+
+    browser.get(f"{live_server.url}/directory/persons/")
+    assert "331102********0019" in browser.page_source and "331102198001010019" not in browser.page_source
+    browser.save_screenshot(str(SCREENSHOTS / "person-list.png"))
+
+
+def test_bank_officer_opens_an_api_client(browser, live_server, demo_region):
+    _login(browser, live_server, "bank_officer")
+    browser.get(f"{live_server.url}/directory/api-clients/")
+    Select(browser.find_element(By.NAME, "organization")).select_by_index(1)
+    browser.find_element(By.NAME, "name").send_keys("信贷系统")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    secret = browser.find_element(By.CSS_SELECTOR, "#issued-secret code").text
+    assert len(secret) > 30
+    browser.save_screenshot(str(SCREENSHOTS / "api-clients.png"))
+
+
+def test_organization_list_for_city_admin(browser, live_server, demo_region):
+    _login(browser, live_server, "city_admin")
+    browser.get(f"{live_server.url}/directory/organizations/")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.object-list tbody tr")
+    assert len(rows) == 5
+    browser.save_screenshot(str(SCREENSHOTS / "organization-list.png"))
+    browser.get(f"{live_server.url}/directory/")
+    assert "示范村（演示）" in browser.page_source
+    browser.save_screenshot(str(SCREENSHOTS / "division-tree.png"))
