@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tmcs.forms import Form
 
-from .models import OrganizationKind, Role
-from .permissions import RESERVED_ORGANIZATION_KINDS, can_manage_organization_kind
+from .models import Organization, OrganizationKind, Role
+from .permissions import RESERVED_ORGANIZATION_KINDS, Capability, can_manage_organization_kind
 from .selectors import divisions_for, organizations_for
 
 
@@ -76,14 +76,22 @@ class PersonGrantForm(Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import Organization
-
         self.fields["organization"].queryset = Organization.objects.filter(
             kind__in=[OrganizationKind.BANK, OrganizationKind.GUARANTOR], is_active=True
         ).order_by("name")
 
 
-class UserCreateForm(Form):
+class _ManagedOrganizationMixin:
+    """An `organization` choice limited to organizations whose users the actor manages."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations_for(user, Capability.MANAGE_USERS).order_by(
+            "name"
+        )
+
+
+class UserCreateForm(_ManagedOrganizationMixin, Form):
     username = forms.CharField(label=_("用户名"), max_length=150)
     display_name = forms.CharField(label=_("姓名"), max_length=50)
     email = forms.EmailField(label=_("电子邮箱"), required=False)
@@ -91,26 +99,10 @@ class UserCreateForm(Form):
     organization = forms.ModelChoiceField(label=_("机构"), queryset=None)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        from .permissions import Capability
 
-        self.fields["organization"].queryset = organizations_for(user, Capability.MANAGE_USERS).order_by(
-            "name"
-        )
-
-
-class MembershipForm(Form):
+class MembershipForm(_ManagedOrganizationMixin, Form):
     organization = forms.ModelChoiceField(label=_("机构"), queryset=None)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        from .permissions import Capability
-
-        self.fields["organization"].queryset = organizations_for(user, Capability.MANAGE_USERS).order_by(
-            "name"
-        )
 
 
 class ApiClientForm(Form):
@@ -122,8 +114,6 @@ class ApiClientForm(Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from .permissions import Capability
-
         self.fields["organization"].queryset = (
             organizations_for(user, Capability.MANAGE_API_CLIENTS)
             .filter(kind__in=[OrganizationKind.BANK, OrganizationKind.GUARANTOR])

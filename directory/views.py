@@ -40,6 +40,25 @@ def _require(request, capability, **target):
         raise PermissionDenied(_("您没有权限执行此操作。"))
 
 
+def _service_form_page(request, form, *, save, title, back=None):
+    """Validate `form`, call `save(cleaned_data)` (a service), show its errors in place.
+
+    On success redirect to what the service returned; otherwise render the form (400 after POST).
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save(dict(form.cleaned_data))
+        except services.PermissionDeniedError as exc:
+            raise PermissionDenied(str(exc.detail)) from None
+        except DomainError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect(saved)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "directory/form.html", {"form": form, "title": title, "back": back}, status=status)
+
+
 # --- divisions ------------------------------------------------------------------------------
 
 
@@ -157,29 +176,16 @@ def _organization_form_page(request, *, organization=None):
             "is_active": organization.is_active,
         }
     form = OrganizationForm(request.POST or None, initial=initial, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        if organization and not data["contact_phone"]:
-            data.pop("contact_phone")
-        try:
-            if organization:
-                organization = services.update_organization(
-                    actor=request.user, organization=organization, **data
-                )
-            else:
-                organization = services.create_organization(actor=request.user, **data)
-        except services.PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except DomainError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect(organization)
+
+    def save(data):
+        if organization is None:
+            return services.create_organization(actor=request.user, **data)
+        if not data["contact_phone"]:
+            data.pop("contact_phone")  # blank keeps the stored number
+        return services.update_organization(actor=request.user, organization=organization, **data)
+
     title = _("编辑机构") if organization else _("新增机构")
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "directory/form.html", {"form": form, "title": title, "back": organization}, status=status
-    )
+    return _service_form_page(request, form, save=save, title=title, back=organization)
 
 
 def organization_create(request):
@@ -268,29 +274,17 @@ def _person_form_page(request, *, person=None):
     _require(request, Capability.MANAGE_PERSONS, **target)
     initial = {"name": person.name, "division": person.division, "address": person.address} if person else {}
     form = PersonForm(request.POST or None, initial=initial, user=request.user, editing=person is not None)
-    if request.method == "POST" and form.is_valid():
-        data = {
-            k: v
-            for k, v in form.cleaned_data.items()
-            if v not in ("", None) or k not in ("national_id", "phone")
-        }
-        try:
-            if person:
-                person = services.update_person(actor=request.user, person=person, **data)
-            else:
-                person = services.create_person(actor=request.user, **data)
-        except services.PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except DomainError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect(person)
+
+    def save(data):
+        if person is None:
+            return services.create_person(actor=request.user, **data)
+        for blank_keeps_stored in ("national_id", "phone"):
+            if not data[blank_keeps_stored]:
+                data.pop(blank_keeps_stored)
+        return services.update_person(actor=request.user, person=person, **data)
+
     title = _("编辑自然人") if person else _("新增自然人")
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "directory/form.html", {"form": form, "title": title, "back": person}, status=status
-    )
+    return _service_form_page(request, form, save=save, title=title, back=person)
 
 
 def person_create(request):
@@ -382,18 +376,9 @@ def user_detail(request, pk):
 def user_create(request):
     _require(request, Capability.MANAGE_USERS)
     form = UserCreateForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.create_user(actor=request.user, **form.cleaned_data)
-        except services.PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except DomainError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, _("已创建用户。"))
-            return redirect(user)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "directory/form.html", {"form": form, "title": _("新增用户")}, status=status)
+    return _service_form_page(
+        request, form, save=lambda data: services.create_user(actor=request.user, **data), title=_("新增用户")
+    )
 
 
 @require_POST
