@@ -529,6 +529,25 @@ def reveal_person_identifiers(*, actor, person, purpose, channel=AccessChannel.W
     }
 
 
+def log_person_reads(*, actor, persons, channel, ip=None):
+    """Record reads of person records by banks and guarantors (masked or not): PIPL requires that
+    every bank read of personal data can be shown later. Cooperative staff reads are not logged here."""
+    from .permissions import is_division_scoped
+
+    if not actor.is_authenticated or actor.is_superuser:
+        return 0
+    if any(is_division_scoped(m) for m in actor.active_memberships):
+        return 0
+    rows = [
+        PersonalDataAccess(
+            viewer=actor, person=person, fields="masked", purpose="read", channel=channel, ip=ip
+        )
+        for person in persons
+    ]
+    PersonalDataAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
 def organization_group(organization):
     """The django-guardian group through which an organization's members receive object grants."""
     return Group.objects.get_or_create(name=f"organization:{organization.pk}")[0]

@@ -219,6 +219,21 @@ class PersonListView(ObjectListView):
     def get_queryset(self):
         return persons_for(self.request.user)
 
+    def get(self, request):
+        response = super().get(request)
+        if getattr(self, "shown", None):
+            services.log_person_reads(
+                actor=request.user, persons=self.shown, channel=AccessChannel.WEB, ip=client_ip(request)
+            )
+        return response
+
+    def export(self, rows):
+        rows = list(rows[: self.export_row_limit])
+        services.log_person_reads(
+            actor=self.request.user, persons=rows, channel=AccessChannel.WEB, ip=client_ip(self.request)
+        )
+        return super().export(rows)
+
     def get_create_url(self):
         return (
             reverse("directory:person-create") if can(self.request.user, Capability.MANAGE_PERSONS) else None
@@ -227,6 +242,9 @@ class PersonListView(ObjectListView):
 
 def person_detail(request, pk):
     person = get_object_or_404(persons_for(request.user), pk=pk)
+    services.log_person_reads(
+        actor=request.user, persons=[person], channel=AccessChannel.WEB, ip=client_ip(request)
+    )
     can_grant = can(request.user, Capability.GRANT_PERSON_ACCESS, division=person.division)
     show_log = can(request.user, Capability.VIEW, division=person.division)
     return render(

@@ -41,6 +41,7 @@ class ObjectListView(View):
     paginate_by = 25
     export_name = "export"
     create_url = None  # URL of the "new" page when the user may create
+    export_row_limit = EXPORT_ROW_LIMIT
 
     def get_queryset(self):
         raise NotImplementedError
@@ -63,6 +64,7 @@ class ObjectListView(View):
         if request.GET.get("export") == "xlsx":
             return self.export(rows)
         page = Paginator(rows, self.paginate_by).get_page(request.GET.get("page"))
+        self.shown = list(page.object_list)  # for subclasses that audit what was displayed
         query = request.GET.copy()
         query.pop("page", None)
         context = {
@@ -70,7 +72,7 @@ class ObjectListView(View):
             "columns": self.columns,
             "filterset": filterset,
             "page": page,
-            "rows": [(obj, [(c, c.value(obj)) for c in self.columns]) for obj in page.object_list],
+            "rows": [(obj, [(c, c.value(obj)) for c in self.columns]) for obj in self.shown],
             "sort": sort,
             "query": query.urlencode(),
             "query_without_sort": _without(query, "sort"),
@@ -82,7 +84,7 @@ class ObjectListView(View):
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(self.title[:31] or "data")
         sheet.append([str(c.label) for c in self.columns])
-        for obj in rows[:EXPORT_ROW_LIMIT]:
+        for obj in rows[: self.export_row_limit]:
             sheet.append([_cell(c.value(obj)) for c in self.columns])
         buffer = BytesIO()
         workbook.save(buffer)

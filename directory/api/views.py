@@ -4,11 +4,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from directory import services
 from directory.filters import DivisionFilter, OrganizationFilter, PersonFilter, UserFilter
-from directory.models import AccessChannel, Notification
+from directory.models import AccessChannel, Notification, Person
 from directory.permissions import Capability, can
 from directory.selectors import api_tokens_for, divisions_for, organizations_for, persons_for, users_for
 from tmcs.audit import client_ip
@@ -31,6 +32,32 @@ class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DivisionFilter
     lookup_field = "code"
     lookup_value_regex = r"\d{12}"
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={200: dict},
+        summary="导入区划 CSV 或 GeoJSON 边界（全部成功或全部不写入）",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_file(self, request):
+        if not can(request.user, Capability.IMPORT_DIVISIONS):
+            raise PermissionDenied("您没有权限导入行政区划。")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["请上传文件。"]})
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError({"file": ["文件不是 UTF-8 编码。"]}) from None
+        if upload.name.lower().endswith((".geojson", ".json")):
+            return Response({"boundaries": services.import_division_boundaries(text=text, user=request.user)})
+        result = services.import_divisions_csv(text=text, user=request.user)
+        return Response({"created": result.created, "updated": result.updated, "unchanged": result.unchanged})
 
     def get_queryset(self):
         # Boundaries can be megabytes each; the list does not show them.
@@ -93,6 +120,24 @@ class PersonViewSet(
 
     def get_queryset(self):
         return persons_for(self.request.user).order_by("division__code", "name", "pk")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        ids = [row["id"] for row in response.data["results"]]
+        services.log_person_reads(
+            actor=request.user,
+            persons=Person.objects.filter(pk__in=ids),
+            channel=AccessChannel.API,
+            ip=client_ip(request),
+        )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        person = self.get_object()
+        services.log_person_reads(
+            actor=request.user, persons=[person], channel=AccessChannel.API, ip=client_ip(request)
+        )
+        return Response(self.get_serializer(person).data)
 
     def perform_create(self, serializer):
         serializer.instance = _call(

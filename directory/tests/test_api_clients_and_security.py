@@ -232,3 +232,32 @@ def test_only_import_capable_roles_may_import(client, county_staff):
         and not AdministrativeDivision.objects.filter(code="331102001000").exists()
     )
     assert User.objects.filter(username="coop_staff").exists()
+
+
+def test_division_import_through_the_api(city_admin, county_staff):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = APIClient()
+    api.force_authenticate(city_admin)
+    good = SimpleUploadedFile(
+        "t.csv", b"code,name,level,parent_code\n331102001,\xe8\xa1\x97\xe9\x81\x93,township,331102\n"
+    )
+    assert api.post("/api/v1/directory/divisions/import/", {"file": good}, format="multipart").json() == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    bad = SimpleUploadedFile("t.csv", b"code,name,level,parent_code\n331102002,a,township,339900\n")
+    response = api.post("/api/v1/directory/divisions/import/", {"file": bad}, format="multipart")
+    body = response.json()
+    assert response.status_code == 400 and body["code"] == "division_import_failed"
+    assert body["fields"]["rows"] == [{"line": 2, "message": "上级区划 339900000000 不存在。"}]
+    assert api.post("/api/v1/directory/divisions/import/", {}, format="multipart").json()["fields"]["file"]
+    staff = APIClient()
+    staff.force_authenticate(county_staff)
+    again = SimpleUploadedFile("t.csv", b"code,name,level,parent_code\n331102003,b,township,331102\n")
+    assert (
+        staff.post("/api/v1/directory/divisions/import/", {"file": again}, format="multipart").status_code
+        == 403
+    )
+    assert not AdministrativeDivision.objects.filter(code__in=["331102002000", "331102003000"]).exists()

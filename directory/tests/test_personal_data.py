@@ -177,3 +177,26 @@ def test_update_keeps_numbers_when_left_blank(client, person, city_admin, villag
     assert (
         person.name == "赵一一" and person.national_id_masked == "331102********0019" and person.phone_masked
     )
+
+
+def test_bank_reads_of_person_records_are_logged_even_masked(client, person, city_admin, bank_officer):
+    bank = bank_officer.active_memberships[0].organization
+    services.grant_person_access(actor=city_admin, person=person, organization=bank, reason="授权书 LS-7")
+    bank_officer = User.objects.get(pk=bank_officer.pk)
+    api = APIClient()
+    api.force_authenticate(bank_officer)
+    assert [row["id"] for row in api.get("/api/v1/directory/persons/").json()["results"]] == [person.pk]
+    api.get(f"/api/v1/directory/persons/{person.pk}/")
+    client.force_login(bank_officer)
+    client.get("/directory/persons/")
+    client.get("/directory/persons/?export=xlsx")
+    reads = list(
+        PersonalDataAccess.objects.filter(viewer=bank_officer).order_by("pk").values_list("channel", "fields")
+    )
+    assert reads == [("api", "masked"), ("api", "masked"), ("web", "masked"), ("web", "masked")]
+
+
+def test_cooperative_staff_masked_reads_are_not_logged(client, person, county_staff):
+    client.force_login(county_staff)
+    client.get(f"/directory/persons/{person.pk}/")
+    assert not PersonalDataAccess.objects.exists()
