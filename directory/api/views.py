@@ -18,13 +18,6 @@ from tmcs.ids import IdentifierError
 from . import serializers as s
 
 
-def _call(service, **kwargs):
-    try:
-        return service(**kwargs)
-    except services.PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-
-
 class DivisionViewSet(viewsets.ReadOnlyModelViewSet):
     """Administrative divisions within the caller's reach."""
 
@@ -93,13 +86,12 @@ class OrganizationViewSet(
         return organizations_for(self.request.user).order_by("division__code", "name", "pk")
 
     def perform_create(self, serializer):
-        serializer.instance = _call(
-            services.create_organization, actor=self.request.user, **serializer.validated_data
+        serializer.instance = services.create_organization(
+            actor=self.request.user, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
-        serializer.instance = _call(
-            services.update_organization,
+        serializer.instance = services.update_organization(
             actor=self.request.user,
             organization=serializer.instance,
             **serializer.validated_data,
@@ -140,13 +132,10 @@ class PersonViewSet(
         return Response(self.get_serializer(person).data)
 
     def perform_create(self, serializer):
-        serializer.instance = _call(
-            services.create_person, actor=self.request.user, **serializer.validated_data
-        )
+        serializer.instance = services.create_person(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = _call(
-            services.update_person,
+        serializer.instance = services.update_person(
             actor=self.request.user,
             person=serializer.instance,
             **serializer.validated_data,
@@ -160,8 +149,7 @@ class PersonViewSet(
         person = self.get_object()
         payload = s.RevealSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        revealed = _call(
-            services.reveal_person_identifiers,
+        revealed = services.reveal_person_identifiers(
             actor=request.user,
             person=person,
             purpose=payload.validated_data["purpose"],
@@ -213,7 +201,7 @@ class UserViewSet(
     def create(self, request, *args, **kwargs):
         payload = s.UserCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = _call(services.create_user, actor=request.user, **payload.validated_data)
+        user = services.create_user(actor=request.user, **payload.validated_data)
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -234,8 +222,7 @@ class ApiClientViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
         payload = s.ApiClientSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        token, raw = _call(
-            services.issue_api_client,
+        token, raw = services.issue_api_client(
             organization=data["organization"],
             name=data["name"],
             expires_at=data.get("expires_at"),
@@ -251,7 +238,7 @@ class ApiClientViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         token = generics.get_object_or_404(self.get_queryset(), pk=pk)
-        token = _call(services.revoke_api_client, token=token, revoked_by=request.user)
+        token = services.revoke_api_client(token=token, revoked_by=request.user)
         return Response(s.ApiClientSerializer(token).data)
 
 
