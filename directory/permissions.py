@@ -22,15 +22,26 @@ class Capability(StrEnum):
     MANAGE_API_CLIENTS = "manage_api_clients"
     IMPORT_DIVISIONS = "import_divisions"
     GRANT_PERSON_ACCESS = "grant_person_access"
+    # resources
+    DRAFT_ASSETS = "draft_assets"  # record assets as drafts and submit them for review
+    MANAGE_REGISTRY = "manage_registry"  # review assets, record and end rights and restrictions
 
 
 C = Capability
 ROLE_CAPABILITIES = {
     Role.CITY_ADMIN: frozenset(C),
     Role.COOP_STAFF: frozenset(
-        {C.VIEW, C.MANAGE_ORGANIZATIONS, C.MANAGE_PERSONS, C.VIEW_FULL_IDENTIFIERS, C.GRANT_PERSON_ACCESS}
+        {
+            C.VIEW,
+            C.MANAGE_ORGANIZATIONS,
+            C.MANAGE_PERSONS,
+            C.VIEW_FULL_IDENTIFIERS,
+            C.GRANT_PERSON_ACCESS,
+            C.DRAFT_ASSETS,
+            C.MANAGE_REGISTRY,
+        }
     ),
-    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS}),
+    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS}),
     Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS}),
     Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
     Role.AUDITOR: frozenset({C.VIEW}),

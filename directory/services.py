@@ -20,7 +20,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from tmcs import crypto
 from tmcs.audit import audit_context
-from tmcs.errors import ConflictError, DomainError
+from tmcs.errors import ConflictError, DomainError, PermissionDeniedError
 from tmcs.ids import (
     IdentifierError,
     mask_national_id,
@@ -51,11 +51,6 @@ from .models import (
     User,
 )
 from .permissions import ROLE_CAPABILITIES, Capability, can, can_manage_organization_kind
-
-
-class PermissionDeniedError(DomainError):
-    code = "permission_denied"
-    status_code = 403
 
 
 def _require(user, capability, **target):
@@ -634,7 +629,11 @@ def grant_membership(*, actor, user, organization, role):
 
 @transaction.atomic
 def end_membership(*, actor, membership):
-    membership = Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=membership.pk)
+    )
     _require(actor, Capability.MANAGE_USERS, organization=membership.organization)
     if membership.user_id == actor.pk and membership.role == Role.CITY_ADMIN:
         raise ConflictError(_("不能撤销自己的管理员角色。"))

@@ -1,1 +1,314 @@
-"""Registers ecological resources, their geometry, tenure rights and encumbrances. Models arrive with the features that need them."""
+"""The cooperative's cadastre: what resources exist, where, in what state, and who holds which
+rights over them (LADM style: party — right/restriction — spatial unit).
+
+Invariants (DESIGN.md §3), enforced in PostgreSQL where it can be and in resources.services under
+row and advisory locks where it cannot:
+1. shares of one right kind on an asset over any period sum to at most 1 (services, asset lock);
+2. two active use/management rights, or two active leases, on an asset never overlap in time
+   (exclusion constraints below);
+3. active assets of one overlap group never overlap in space beyond a tolerance (services,
+   advisory lock per group);
+4. a registered right is never edited or deleted: it is ended and superseded (services; history
+   by pghistory triggers);
+5. one active pledge per right and rank (unique constraint below).
+"""
+
+from decimal import Decimal
+
+import pghistory
+from django.contrib.gis.db import models
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from directory.models import AdministrativeDivision, Party, User
+
+SQ_M_PER_MU = Decimal(10000) / Decimal(15)  # 1 亩 = 666.67 m²
+SQ_M_PER_HECTARE = Decimal(10000)
+
+
+class ResourceFamily(models.TextChoices):
+    MOUNTAIN = "mountain", _("山")
+    WATER = "water", _("水")
+    FOREST = "forest", _("林")
+    FARMLAND = "farmland", _("田")
+    LAKE = "lake", _("湖")
+    GRASSLAND = "grassland", _("草")
+    SEA = "sea", _("海")
+    HOMESTEAD = "homestead", _("闲置宅基地/农房")
+    HERITAGE = "heritage", _("古村落/古民居")
+    COLLECTIVE_ASSET = "collective_asset", _("集体资产")
+    SHORELINE = "shoreline", _("河道岸线")
+    FACILITY = "facility", _("渔港/堰坝等设施")
+    MINE = "mine", _("废弃矿山")
+    CARBON = "carbon", _("林业碳汇")
+    WATER_RIGHT = "water_right", _("水权")
+
+
+class ResourceType(models.Model):
+    """An entry of the eco-product catalog (生态产品目录). Staff can add types."""
+
+    code = models.SlugField(_("编码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    family = models.CharField(_("类别"), max_length=20, choices=ResourceFamily.choices)
+    unit = models.CharField(_("计量单位"), max_length=20, help_text=_("如 m²、亩、m³、tCO₂e、万m³/年"))
+    geometry_required = models.BooleanField(_("须有空间范围"), default=True)
+    # Types in the same group may not overlap in space (e.g. farmland and forest land); a carbon
+    # pool may lie over forest, so it has its own group or none.
+    overlap_group = models.CharField(_("空间互斥组"), max_length=30, blank=True)
+    attribute_schema = models.JSONField(_("属性结构（JSON Schema）"), default=dict, blank=True)
+    gep_indicators = ArrayField(
+        models.CharField(max_length=40), verbose_name=_("GEP 指标"), default=list, blank=True
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("资源类型")
+        verbose_name_plural = _("资源类型")
+        ordering = ["family", "code"]
+
+    def __str__(self):
+        return self.name
+
+
+class AssetStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    UNDER_REVIEW = "under_review", _("审核中")
+    IN_PUBLIC_NOTICE = "in_public_notice", _("公示中")
+    REGISTERED = "registered", _("已登记")
+    COLLECTED = "collected", _("已收储")
+    LISTED = "listed", _("挂牌中")
+    LEASED = "leased", _("已出租")
+    PLEDGED = "pledged", _("已质押")
+    RETIRED = "retired", _("已注销")
+
+
+# One explicit transition map (django-oscar style); anything else is refused by the service.
+ASSET_TRANSITIONS = {
+    AssetStatus.DRAFT: {AssetStatus.UNDER_REVIEW, AssetStatus.RETIRED},
+    AssetStatus.UNDER_REVIEW: {AssetStatus.DRAFT, AssetStatus.IN_PUBLIC_NOTICE, AssetStatus.RETIRED},
+    AssetStatus.IN_PUBLIC_NOTICE: {AssetStatus.REGISTERED, AssetStatus.UNDER_REVIEW},
+    AssetStatus.REGISTERED: {
+        AssetStatus.COLLECTED,
+        AssetStatus.LISTED,
+        AssetStatus.LEASED,
+        AssetStatus.PLEDGED,
+        AssetStatus.RETIRED,
+    },
+    AssetStatus.COLLECTED: {
+        AssetStatus.LISTED,
+        AssetStatus.LEASED,
+        AssetStatus.PLEDGED,
+        AssetStatus.REGISTERED,
+    },
+    AssetStatus.LISTED: {AssetStatus.COLLECTED, AssetStatus.LEASED, AssetStatus.REGISTERED},
+    AssetStatus.LEASED: {AssetStatus.COLLECTED, AssetStatus.REGISTERED, AssetStatus.PLEDGED},
+    AssetStatus.PLEDGED: {AssetStatus.REGISTERED, AssetStatus.COLLECTED, AssetStatus.LEASED},
+    AssetStatus.RETIRED: set(),
+}
+# Statuses whose geometry counts for overlap checks: everything that has left the drafting table.
+SPATIALLY_ACTIVE_STATUSES = [s for s in AssetStatus if s not in (AssetStatus.DRAFT, AssetStatus.RETIRED)]
+
+
+@pghistory.track()
+class Asset(models.Model):
+    """A resource unit: a parcel, a building, a stretch of river, a water permit, a carbon pool."""
+
+    code = models.CharField(_("资源编号"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    resource_type = models.ForeignKey(
+        ResourceType, verbose_name=_("资源类型"), on_delete=models.PROTECT, related_name="assets"
+    )
+    division = models.ForeignKey(
+        AdministrativeDivision, verbose_name=_("所在区划"), on_delete=models.PROTECT, related_name="assets"
+    )
+    geometry = models.MultiPolygonField(_("空间范围"), srid=4490, null=True, blank=True)
+    # Computed by PostGIS in EPSG:4549 (CGCS2000 3° GK CM 120°E) whenever the geometry changes.
+    area_m2 = models.DecimalField(_("面积（m²）"), max_digits=16, decimal_places=2, null=True, blank=True)
+    quantity = models.DecimalField(
+        _("数量"), max_digits=18, decimal_places=4, null=True, blank=True, help_text=_("按资源类型的计量单位")
+    )
+    attributes = models.JSONField(_("属性"), default=dict, blank=True)
+    quality_grade = models.CharField(_("质量等级"), max_length=20, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.DRAFT
+    )
+    created_by = models.ForeignKey(User, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("资源资产")
+        verbose_name_plural = _("资源资产")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["division", "status"], name="asset_division_status_idx")]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("resources:asset-detail", args=[self.pk])
+
+    @property
+    def area_mu(self):
+        return None if self.area_m2 is None else (self.area_m2 / SQ_M_PER_MU).quantize(Decimal("0.01"))
+
+    @property
+    def area_hectares(self):
+        return None if self.area_m2 is None else (self.area_m2 / SQ_M_PER_HECTARE).quantize(Decimal("0.0001"))
+
+
+class RightKind(models.TextChoices):
+    OWNERSHIP = "ownership", _("所有权")
+    CONTRACT = "contract", _("承包权")
+    MANAGEMENT = "management", _("经营权")
+    USE = "use", _("使用权")
+    QUALIFICATION = "qualification", _("资格权")
+    INCOME = "income", _("收益权")
+    CARBON_SINK = "carbon_sink", _("碳汇权")
+    WATER = "water", _("取水权")
+
+
+# Exclusive in time on one asset (invariant 2): only one holder group may run the land at once.
+EXCLUSIVE_RIGHT_KINDS = (RightKind.MANAGEMENT, RightKind.USE)
+
+
+class RightStatus(models.TextChoices):
+    ACTIVE = "active", _("有效")
+    ENDED = "ended", _("已终止")
+
+
+@pghistory.track()
+class Right(models.Model):
+    """A tenure right of a party over an asset, with an exact share (numerator/denominator)."""
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("资源资产"), on_delete=models.PROTECT, related_name="rights"
+    )
+    holder = models.ForeignKey(
+        Party, verbose_name=_("权利人"), on_delete=models.PROTECT, related_name="rights"
+    )
+    kind = models.CharField(_("权利类型"), max_length=20, choices=RightKind.choices)
+    share_numerator = models.PositiveIntegerField(_("份额分子"), default=1)
+    share_denominator = models.PositiveIntegerField(_("份额分母"), default=1)
+    period = DateRangeField(_("有效期"))
+    source_document = models.CharField(_("权源文件"), max_length=200)
+    certificate_number = models.CharField(_("证书编号"), max_length=60, null=True, blank=True, unique=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=RightStatus.choices, default=RightStatus.ACTIVE
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("替代"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    ended_at = models.DateTimeField(_("终止时间"), null=True, blank=True)
+    end_reason = models.CharField(_("终止原因"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("权利")
+        verbose_name_plural = _("权利")
+        ordering = ["asset", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(share_numerator__gt=0, share_numerator__lte=F("share_denominator")),
+                name="right_share_between_0_and_1",
+            ),
+            models.CheckConstraint(condition=~Q(period__isempty=True), name="right_period_not_empty"),
+            ExclusionConstraint(
+                name="exclusive_rights_do_not_overlap",
+                expressions=[("asset", RangeOperators.EQUAL), ("period", RangeOperators.OVERLAPS)],
+                condition=Q(kind__in=EXCLUSIVE_RIGHT_KINDS, status=RightStatus.ACTIVE),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.asset.code} {self.get_kind_display()} {self.holder}"
+
+    @property
+    def share_display(self):
+        return (
+            "1"
+            if self.share_numerator == self.share_denominator
+            else f"{self.share_numerator}/{self.share_denominator}"
+        )
+
+
+class RestrictionKind(models.TextChoices):
+    LEASE = "lease", _("租赁")
+    PLEDGE = "pledge", _("质押")
+    MORTGAGE = "mortgage", _("抵押")
+    NOTICE_FREEZE = "notice_freeze", _("公示冻结")
+    DISPUTE_FREEZE = "dispute_freeze", _("争议冻结")
+
+
+@pghistory.track()
+class Restriction(models.Model):
+    """An encumbrance: a lease of an asset, a pledge/mortgage of a right (with rank), or a freeze."""
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("资源资产"), on_delete=models.PROTECT, related_name="restrictions"
+    )
+    right = models.ForeignKey(
+        Right,
+        verbose_name=_("所涉权利"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="restrictions",
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=RestrictionKind.choices)
+    holder = models.ForeignKey(
+        Party,
+        verbose_name=_("权利人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="restrictions",
+    )
+    rank = models.PositiveSmallIntegerField(_("顺位"), null=True, blank=True)
+    secured_amount = models.DecimalField(
+        _("担保金额（元）"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    period = DateRangeField(_("期限"))
+    source_document = models.CharField(_("依据文件"), max_length=200)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=RightStatus.choices, default=RightStatus.ACTIVE
+    )
+    ended_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    end_reason = models.CharField(_("解除原因"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("权利限制")
+        verbose_name_plural = _("权利限制")
+        ordering = ["asset", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(period__isempty=True), name="restriction_period_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["pledge", "mortgage"])
+                | Q(right__isnull=False, rank__isnull=False, secured_amount__gt=0),
+                name="security_names_right_rank_and_amount",
+            ),
+            ExclusionConstraint(
+                name="leases_do_not_overlap",
+                expressions=[("asset", RangeOperators.EQUAL), ("period", RangeOperators.OVERLAPS)],
+                condition=Q(kind=RestrictionKind.LEASE, status=RightStatus.ACTIVE),
+            ),
+            models.UniqueConstraint(
+                fields=["right", "rank"],
+                condition=Q(kind__in=["pledge", "mortgage"], status="active"),
+                name="one_active_security_per_right_and_rank",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.asset.code} {self.get_kind_display()}"

@@ -23,3 +23,10 @@ class ConflictError(DomainError):
 
 class InvalidTransition(ConflictError):
     code = "invalid_transition"
+
+
+class PermissionDeniedError(DomainError):
+    """The actor's role or reach does not allow this write."""
+
+    code = "permission_denied"
+    status_code = 403

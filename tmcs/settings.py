@@ -251,6 +251,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TMCS 两山合作社 <no
 TMCS_FIELD_ENCRYPTION_KEYS = env.list("TMCS_FIELD_ENCRYPTION_KEYS", default=[])
 TMCS_LOOKUP_HASH_KEY = env("TMCS_LOOKUP_HASH_KEY", default="")
 
+# --- registry ---
+# Overlaps smaller than this (m²) between assets of one overlap group are survey noise, not conflicts.
+TMCS_OVERLAP_TOLERANCE_M2 = env.float("TMCS_OVERLAP_TOLERANCE_M2", default=1.0)
+
 # --- maps -------------------------------------------------------------------------------
 # Intranet deployments have no internet tiles: leave empty for a plain background.
 TMCS_MAP_TILE_URL = env("TMCS_MAP_TILE_URL", default="")

@@ -1,0 +1,536 @@
+"""Every write to the registry: assets, rights and restrictions. One transaction each; rows are
+locked in the fixed order asset → right → restriction; history is written by pghistory triggers
+and tagged through tmcs.audit."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.contrib.gis.db.models import MultiPolygonField
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DecimalField, Func, Value
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator, FormatChecker
+from psycopg.types.range import DateRange
+
+from directory.permissions import Capability, can
+from tmcs.audit import audit_context
+from tmcs.errors import ConflictError, DomainError, InvalidTransition, PermissionDeniedError
+
+from .models import (
+    ASSET_TRANSITIONS,
+    EXCLUSIVE_RIGHT_KINDS,
+    SPATIALLY_ACTIVE_STATUSES,
+    Asset,
+    AssetStatus,
+    Restriction,
+    RestrictionKind,
+    Right,
+    RightKind,
+    RightStatus,
+)
+
+# Rights that may secure a loan. Collective land ownership and homestead use may not
+# (民法典 Art. 399); qualification and income rights are not transferable securities here.
+PLEDGEABLE_RIGHT_KINDS = {
+    RightKind.CONTRACT,
+    RightKind.MANAGEMENT,
+    RightKind.USE,
+    RightKind.CARBON_SINK,
+    RightKind.WATER,
+}
+
+
+def _require(actor, capability, division):
+    if not can(actor, capability, division=division):
+        raise PermissionDeniedError(_("您没有权限在该区划执行此操作。"))
+
+
+# --- geometry and attributes ----------------------------------------------------------------
+
+
+def parse_geometry(value):
+    """GeoJSON/WKT/GEOS → a valid MultiPolygon in SRID 4490, or DomainError with a Chinese message."""
+    if value is None or value == "":
+        return None
+    try:
+        shape = value if isinstance(value, GEOSGeometry) else GEOSGeometry(value)
+    except (ValueError, TypeError):
+        raise DomainError(
+            _("空间范围无法解析（应为 GeoJSON 或 WKT）。"),
+            code="invalid",
+            fields={"geometry": [_("空间范围无法解析。")]},
+        ) from None
+    if shape.srid not in (None, 4326, 4490):
+        raise DomainError(
+            _("空间范围须为 CGCS2000 经纬度（EPSG:4490）。"),
+            code="invalid",
+            fields={"geometry": [_("坐标系不受支持。")]},
+        )
+    if isinstance(shape, Polygon):
+        shape = MultiPolygon(shape)
+    if not isinstance(shape, MultiPolygon):
+        raise DomainError(
+            _("空间范围须为面（Polygon/MultiPolygon）。"),
+            code="invalid",
+            fields={"geometry": [_("几何类型须为面。")]},
+        )
+    shape.srid = 4490
+    xmin, ymin, xmax, ymax = shape.extent
+    if not (73 <= xmin <= xmax <= 136 and 3 <= ymin <= ymax <= 54):
+        raise DomainError(
+            _("坐标超出中国范围，请确认为经纬度。"),
+            code="invalid",
+            fields={"geometry": [_("坐标超出中国范围。")]},
+        )
+    if not shape.valid:
+        raise DomainError(
+            _("空间范围无效：%(reason)s") % {"reason": shape.valid_reason},
+            code="invalid",
+            fields={"geometry": [shape.valid_reason]},
+        )
+    return shape
+
+
+def validate_attributes(resource_type, attributes):
+    validator = Draft202012Validator(resource_type.attribute_schema or {}, format_checker=FormatChecker())
+    errors = {}
+    for error in sorted(validator.iter_errors(attributes or {}), key=lambda e: list(e.path)):
+        name = (
+            ".".join(str(p) for p in error.path)
+            or (error.validator == "required" and error.message.split("'")[1])
+            or "_"
+        )
+        title = (resource_type.attribute_schema.get("properties", {}).get(name) or {}).get("title", name)
+        errors.setdefault(f"attributes.{name}", []).append(
+            _("“%(title)s”不符合要求：%(error)s") % {"title": title, "error": error.message}
+        )
+    if errors:
+        raise DomainError(_("资源属性不符合该类型的要求。"), code="invalid", fields=errors)
+
+
+# --- assets ---------------------------------------------------------------------------------
+
+
+def _next_asset_code(division):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('resources_asset_code_seq')")
+        (number,) = cursor.fetchone()
+    return f"ZY{division.short_code}{number:08d}"
+
+
+@transaction.atomic
+def create_asset(
+    *, actor, resource_type, division, name, geometry=None, attributes=None, quantity=None, quality_grade=""
+):
+    """Record an asset as a draft (overlaps are checked when it is submitted)."""
+    _require(actor, Capability.DRAFT_ASSETS, division)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("请填写资源名称。"), code="invalid", fields={"name": [_("请填写资源名称。")]})
+    if not resource_type.is_active:
+        raise DomainError(
+            _("该资源类型已停用。"), code="invalid", fields={"resource_type": [_("该资源类型已停用。")]}
+        )
+    shape = parse_geometry(geometry)
+    if shape is None and resource_type.geometry_required:
+        raise DomainError(
+            _("该类型的资源须有空间范围。"), code="invalid", fields={"geometry": [_("请提供空间范围。")]}
+        )
+    if (
+        shape is not None
+        and division.boundary is not None
+        and not division.boundary.buffer(0.0001).contains(shape)
+    ):
+        raise DomainError(
+            _("空间范围超出所在区划的边界。"), code="invalid", fields={"geometry": [_("超出区划边界。")]}
+        )
+    validate_attributes(resource_type, attributes)
+    if quantity is not None and Decimal(quantity) < 0:
+        raise DomainError(_("数量不能为负。"), code="invalid", fields={"quantity": [_("数量不能为负。")]})
+    with audit_context(user=actor, reason="create asset"):
+        asset = Asset.objects.create(
+            code=_next_asset_code(division),
+            name=name,
+            resource_type=resource_type,
+            division=division,
+            geometry=shape,
+            area_m2=area_in_square_metres(shape),
+            attributes=attributes or {},
+            quantity=quantity,
+            quality_grade=quality_grade,
+            created_by=actor,
+        )
+    return asset
+
+
+def area_in_square_metres(shape):
+    """Area by PostGIS in EPSG:4549 (CGCS2000 3° Gauss-Krüger, CM 120°E), rounded to 0.01 m²."""
+    if shape is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT round(ST_Area(ST_Transform(ST_GeomFromEWKB(%s), 4549))::numeric, 2)", [bytes(shape.ewkb)]
+        )
+        return cursor.fetchone()[0]
+
+
+@dataclass
+class Overlap:
+    asset: Asset
+    area_m2: Decimal
+
+
+def find_overlaps(asset):
+    """Spatially active assets of the same overlap group whose intersection with `asset` exceeds
+    the tolerance, largest overlap first."""
+    group = asset.resource_type.overlap_group
+    if asset.geometry is None or not group:
+        return []
+    tolerance = Decimal(str(settings.TMCS_OVERLAP_TOLERANCE_M2))
+    candidates = (
+        Asset.objects.filter(
+            resource_type__overlap_group=group,
+            status__in=SPATIALLY_ACTIVE_STATUSES,
+            geometry__intersects=asset.geometry,
+        )
+        .exclude(pk=asset.pk)
+        .annotate(overlap_m2=OverlapArea("geometry", _geometry_param(asset.geometry)))
+        .filter(overlap_m2__gt=tolerance)
+        .order_by("-overlap_m2")
+    )
+    return [Overlap(other, other.overlap_m2) for other in candidates]
+
+
+class OverlapArea(Func):
+    """Area in m² (EPSG:4549) of the intersection of two geometries."""
+
+    template = "round(ST_Area(ST_Transform(ST_Intersection(%(expressions)s), 4549))::numeric, 2)"
+    output_field = DecimalField(max_digits=16, decimal_places=2)
+
+
+def _geometry_param(shape):
+    return Value(shape, output_field=MultiPolygonField(srid=4490))
+
+
+def _lock_overlap_group(group):
+    # Two submissions in the same group must not both pass the check before either is written.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"tmcs-asset-overlap:{group}"])
+
+
+@transaction.atomic
+def transition_asset(*, actor, asset, to_status, reason=""):
+    asset = (
+        Asset.objects.select_for_update(of=("self",))
+        .select_related("resource_type", "division")
+        .get(pk=asset.pk)
+    )
+    to_status = AssetStatus(to_status)
+    capability = (
+        Capability.DRAFT_ASSETS if to_status == AssetStatus.UNDER_REVIEW else Capability.MANAGE_REGISTRY
+    )
+    _require(actor, capability, asset.division)
+    if to_status not in ASSET_TRANSITIONS[AssetStatus(asset.status)]:
+        raise InvalidTransition(
+            _("资源状态不能从“%(from)s”变为“%(to)s”。")
+            % {"from": asset.get_status_display(), "to": to_status.label}
+        )
+    entering_active = asset.status in (AssetStatus.DRAFT,) and to_status in SPATIALLY_ACTIVE_STATUSES
+    if entering_active and asset.resource_type.overlap_group:
+        _lock_overlap_group(asset.resource_type.overlap_group)
+        overlaps = find_overlaps(asset)
+        if overlaps:
+            first = overlaps[0]
+            raise ConflictError(
+                _("与已登记资源 %(code)s（%(name)s）重叠 %(area)s 平方米，不能提交。")
+                % {"code": first.asset.code, "name": first.asset.name, "area": first.area_m2},
+                code="overlap",
+                fields={"geometry": [f"{o.asset.code}: {o.area_m2} m²" for o in overlaps]},
+            )
+    with audit_context(user=actor, reason=reason or f"asset {asset.status} → {to_status}"):
+        asset.status = to_status
+        asset.save(update_fields=["status", "updated_at"])
+    return asset
+
+
+# --- rights ---------------------------------------------------------------------------------
+
+
+def parse_share(value):
+    try:
+        share = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise DomainError(
+            _("份额格式不正确，应为如 1、1/3 或 0.5。"),
+            code="invalid",
+            fields={"share": [_("份额格式不正确。")]},
+        ) from None
+    if not 0 < share <= 1:
+        raise DomainError(
+            _("份额须大于0且不超过1。"), code="invalid", fields={"share": [_("份额须大于0且不超过1。")]}
+        )
+    return share
+
+
+def parse_period(start, end=None):
+    """[start, end) as a DateRange; end None = open-ended (e.g. collective ownership)."""
+    if not isinstance(start, date) or (end is not None and not isinstance(end, date)):
+        raise DomainError(_("请填写有效期的开始日期。"), code="invalid", fields={"period": [_("日期无效。")]})
+    if end is not None and end <= start:
+        raise DomainError(
+            _("有效期的结束日期必须晚于开始日期。"),
+            code="invalid",
+            fields={"period": [_("结束日期必须晚于开始日期。")]},
+        )
+    return DateRange(start, end, "[)")
+
+
+def _max_concurrent_share(periods_and_shares):
+    """Largest sum of shares in force at any one time (sweep over period boundaries)."""
+    events = []
+    for period, share in periods_and_shares:
+        events.append((period.lower, 1, share))
+        events.append(
+            (period.upper or date.max, 0, share)
+        )  # ends sort before starts on the same day ([) ranges)
+    total, peak = Fraction(0), Fraction(0)
+    for _day, starts, share in sorted(events, key=lambda e: (e[0], e[1])):
+        total += share if starts else -share
+        peak = max(peak, total)
+    return peak
+
+
+@transaction.atomic
+def grant_right(
+    *,
+    actor,
+    asset,
+    holder,
+    kind,
+    share=1,
+    start,
+    end=None,
+    source_document,
+    certificate_number=None,
+    supersedes=None,
+):
+    """Record a right. Shares of one kind never sum above 1 at any time; exclusive kinds never overlap."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    kind = RightKind(kind)
+    share = parse_share(share)
+    period = parse_period(start, end)
+    if asset.status == AssetStatus.RETIRED:
+        raise ConflictError(_("资源已注销，不能登记权利。"))
+    source_document = (source_document or "").strip()
+    if not source_document:
+        raise DomainError(
+            _("请填写权源文件。"), code="invalid", fields={"source_document": [_("请填写权源文件。")]}
+        )
+    if kind in EXCLUSIVE_RIGHT_KINDS:
+        clash = Right.objects.filter(
+            asset=asset, kind__in=EXCLUSIVE_RIGHT_KINDS, status=RightStatus.ACTIVE, period__overlap=period
+        )
+        if clash.exists():  # the exclusion constraint is the backstop when two requests race
+            raise _exclusive_conflict(asset, kind, period)
+    same_kind = Right.objects.filter(
+        asset=asset, kind=kind, status=RightStatus.ACTIVE, period__overlap=period
+    )
+    existing = [(r.period, Fraction(r.share_numerator, r.share_denominator)) for r in same_kind]
+    if _max_concurrent_share([*existing, (period, share)]) > 1:
+        raise ConflictError(
+            _("同一时期内“%(kind)s”的份额合计将超过1。") % {"kind": kind.label},
+            code="share_exceeded",
+            fields={"share": [_("份额合计超过1。")]},
+        )
+    try:
+        with transaction.atomic(), audit_context(user=actor, reason="grant right"):
+            right = Right.objects.create(
+                asset=asset,
+                holder=holder,
+                kind=kind,
+                share_numerator=share.numerator,
+                share_denominator=share.denominator,
+                period=period,
+                source_document=source_document,
+                certificate_number=(certificate_number or "").strip() or None,
+                supersedes=supersedes,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise _right_conflict(exc, asset, kind, period) from None
+    return right
+
+
+def _exclusive_conflict(asset, kind, period):
+    other = (
+        Right.objects.filter(
+            asset=asset, kind__in=EXCLUSIVE_RIGHT_KINDS, status=RightStatus.ACTIVE, period__overlap=period
+        )
+        .select_related("holder__person", "holder__organization")
+        .first()
+    )
+    return ConflictError(
+        _("该时期内已有有效的%(kind)s（%(holder)s，%(start)s 起），经营权/使用权不能重叠。")
+        % {
+            "kind": other.get_kind_display() if other else kind.label,
+            "holder": other.holder if other else "?",
+            "start": other.period.lower if other else "?",
+        },
+        code="period_overlap",
+        fields={"period": [_("与已有权利期限重叠。")]},
+    )
+
+
+def _right_conflict(exc, asset, kind, period):
+    message = str(exc)
+    if "exclusive_rights_do_not_overlap" in message:
+        return _exclusive_conflict(asset, kind, period)
+    if "certificate_number" in message:
+        return ConflictError(
+            _("证书编号已被使用。"),
+            code="duplicate",
+            fields={"certificate_number": [_("证书编号已被使用。")]},
+        )
+    return exc
+
+
+@transaction.atomic
+def end_right(*, actor, right, reason):
+    """End a right (it is never edited or deleted). Refused while it secures an active pledge."""
+    asset = Asset.objects.select_for_update().get(pk=right.asset_id)
+    right = Right.objects.select_for_update().get(pk=right.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    if right.status != RightStatus.ACTIVE:
+        raise InvalidTransition(_("该权利已终止。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写终止原因。"), code="invalid", fields={"reason": [_("请填写终止原因。")]})
+    if right.restrictions.filter(
+        kind__in=[RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE], status=RightStatus.ACTIVE
+    ).exists():
+        raise ConflictError(_("该权利设有有效的抵质押，须先解除。"), code="encumbered")
+    with audit_context(user=actor, reason=f"end right: {reason}"):
+        right.status, right.ended_at, right.end_reason = RightStatus.ENDED, timezone.now(), reason
+        right.save(update_fields=["status", "ended_at", "end_reason"])
+    return right
+
+
+@transaction.atomic
+def supersede_right(*, actor, right, reason, **new):
+    """End `right` and record its successor in one transaction (transfer, change of share, renewal)."""
+    ended = end_right(actor=actor, right=right, reason=reason)
+    new.setdefault("holder", ended.holder)
+    new.setdefault("kind", ended.kind)
+    return grant_right(actor=actor, asset=ended.asset, supersedes=ended, **new)
+
+
+# --- restrictions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_lease(*, actor, asset, holder, start, end, source_document):
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    period = parse_period(start, end)
+    if end is None:
+        raise DomainError(
+            _("租赁须有截止日期。"), code="invalid", fields={"period": [_("租赁须有截止日期。")]}
+        )
+    try:
+        with transaction.atomic(), audit_context(user=actor, reason="lease"):
+            return Restriction.objects.create(
+                asset=asset,
+                kind=RestrictionKind.LEASE,
+                holder=holder,
+                period=period,
+                source_document=source_document,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        if "leases_do_not_overlap" not in str(exc):
+            raise
+        other = Restriction.objects.filter(
+            asset=asset, kind=RestrictionKind.LEASE, status=RightStatus.ACTIVE, period__overlap=period
+        ).first()
+        raise ConflictError(
+            _("该时期内资源已出租给 %(holder)s（%(start)s 至 %(end)s）。")
+            % {
+                "holder": other.holder if other else "?",
+                "start": other.period.lower if other else "?",
+                "end": other.period.upper if other else "?",
+            },
+            code="period_overlap",
+            fields={"period": [_("与已有租赁期限重叠。")]},
+        ) from None
+
+
+@transaction.atomic
+def add_pledge(
+    *, actor, right, holder, rank, secured_amount, start, end, source_document, kind=RestrictionKind.PLEDGE
+):
+    asset = Asset.objects.select_for_update().get(pk=right.asset_id)
+    right = Right.objects.select_for_update().get(pk=right.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    if right.status != RightStatus.ACTIVE:
+        raise ConflictError(_("该权利已终止，不能设立抵质押。"))
+    if right.kind not in PLEDGEABLE_RIGHT_KINDS:
+        raise DomainError(
+            _("“%(kind)s”不能设立抵质押。") % {"kind": right.get_kind_display()}, code="not_pledgeable"
+        )
+    amount = Decimal(str(secured_amount))
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise DomainError(
+            _("担保金额须为正数，最多两位小数（元）。"),
+            code="invalid",
+            fields={"secured_amount": [_("金额无效。")]},
+        )
+    period = parse_period(start, end)
+    right_end = right.period.upper
+    if period.lower < right.period.lower or (right_end is not None and (end is None or end > right_end)):
+        raise DomainError(
+            _("抵质押期限不能超出权利的有效期。"), code="invalid", fields={"period": [_("超出权利有效期。")]}
+        )
+    try:
+        with transaction.atomic(), audit_context(user=actor, reason="pledge"):
+            return Restriction.objects.create(
+                asset=asset,
+                right=right,
+                kind=kind,
+                holder=holder,
+                rank=rank,
+                secured_amount=amount,
+                period=period,
+                source_document=source_document,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        if "one_active_security_per_right_and_rank" not in str(exc):
+            raise
+        raise ConflictError(
+            _("该权利第%(rank)s顺位已设有抵质押。") % {"rank": rank},
+            code="rank_taken",
+            fields={"rank": [_("顺位已被占用。")]},
+        ) from None
+
+
+@transaction.atomic
+def release_restriction(*, actor, restriction, reason):
+    asset = Asset.objects.select_for_update().get(pk=restriction.asset_id)
+    restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    if restriction.status != RightStatus.ACTIVE:
+        raise InvalidTransition(_("该限制已解除。"))
+    with audit_context(user=actor, reason=f"release: {reason}"):
+        restriction.status, restriction.ended_at, restriction.end_reason = (
+            RightStatus.ENDED,
+            timezone.now(),
+            reason,
+        )
+        restriction.save(update_fields=["status", "ended_at", "end_reason"])
+    return restriction
