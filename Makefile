@@ -50,6 +50,7 @@ static: venv
 
 demo: migrate
 	@$(MANAGE) load_demo_region
+	@$(MANAGE) load_demo_assets
 
 run: venv services messages migrate static demo
 	@mkdir -p .local

@@ -11,7 +11,7 @@ from tmcs.ids import IdentifierError, normalize_national_id
 from .models import AdministrativeDivision, DivisionLevel, Organization, OrganizationKind, Person, Role, User
 
 
-def _division_choices(request):
+def visible_division_choices(request):
     from .selectors import divisions_for
 
     if request is None:
@@ -41,7 +41,7 @@ class WithinDivisionFilter(django_filters.ModelChoiceFilter):
 class OrganizationFilter(FilterSet):
     q = django_filters.CharFilter(label=_("名称或信用代码"), method="search")
     kind = django_filters.ChoiceFilter(label=_("类型"), choices=OrganizationKind.choices)
-    division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=_division_choices)
+    division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=visible_division_choices)
     is_active = YesNoFilter(label=_("启用"))
 
     class Meta:
@@ -55,7 +55,7 @@ class OrganizationFilter(FilterSet):
 
 class PersonFilter(FilterSet):
     q = django_filters.CharFilter(label=_("姓名或完整身份证号"), method="search")
-    division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=_division_choices)
+    division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=visible_division_choices)
 
     class Meta:
         model = Person

@@ -15,7 +15,7 @@ class DivisionChoiceField(forms.ModelChoiceField):
         return f"{obj.short_code} {obj.name}"
 
 
-def _divisions(user):
+def division_choices_for(user):
     return divisions_for(user).defer("boundary").order_by("code")
 
 
@@ -38,7 +38,7 @@ class OrganizationForm(Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["division"].queryset = _divisions(user)
+        self.fields["division"].queryset = division_choices_for(user)
         if not can_manage_organization_kind(user, OrganizationKind.BANK):
             self.fields["kind"].choices = [
                 (value, label)
@@ -56,7 +56,7 @@ class PersonForm(Form):
 
     def __init__(self, *args, user, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["division"].queryset = _divisions(user)
+        self.fields["division"].queryset = division_choices_for(user)
         if editing:
             self.fields["national_id"].help_text = _("留空表示保持原号码。")
             self.fields["phone"].help_text = _("留空表示保持原号码。")

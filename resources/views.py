@@ -1,5 +1,187 @@
-from django.shortcuts import render
+"""Registry web pages: thin views over resources.selectors and resources.services."""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from directory.permissions import Capability, can
+from tmcs.errors import DomainError, PermissionDeniedError
+from tmcs.listing import Column, ObjectListView
+
+from . import services
+from .filters import AssetFilter
+from .forms import AssetForm, EndRightForm, RightForm, TransitionForm, holder_choices
+from .models import ASSET_TRANSITIONS, AssetStatus, Right
+from .selectors import assets_for, history_of, restrictions_of, rights_of
+
+MAP_FEATURE_LIMIT = 2000
+
+
+class AssetListView(ObjectListView):
+    template_name = "resources/asset_list.html"
+    title = gettext_lazy("资源资产")
+    filterset_class = AssetFilter
+    export_name = "assets"
+    default_sort = ("code",)
+    columns = [
+        Column(gettext_lazy("资源编号"), "code", sort="code", link=True),
+        Column(gettext_lazy("名称"), "name", sort="name"),
+        Column(gettext_lazy("资源类型"), "resource_type.name", sort="resource_type__code"),
+        Column(gettext_lazy("所在区划"), "division.name", sort="division__code"),
+        Column(gettext_lazy("面积（m²）"), "area_m2", sort="area_m2"),
+        Column(gettext_lazy("面积（亩）"), "area_mu"),
+        Column(gettext_lazy("状态"), "get_status_display", sort="status"),
+    ]
+
+    def get_queryset(self):
+        return assets_for(self.request.user).defer("geometry")
+
+    def get_create_url(self):
+        return reverse("resources:asset-create") if can(self.request.user, Capability.DRAFT_ASSETS) else None
+
+    def get_extra_context(self):
+        return {"tile_url": settings.TMCS_MAP_TILE_URL}
 
 
 def index(request):
-    return render(request, "resources/index.html")
+    return AssetListView.as_view()(request)
+
+
+def asset_map(request):
+    """GeoJSON of the visible assets (filtered like the list) for the Leaflet map."""
+    filterset = AssetFilter(
+        request.GET or None, queryset=assets_for(request.user).exclude(geometry=None), request=request
+    )
+    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    features = [
+        {
+            "type": "Feature",
+            "geometry": json.loads(asset.geometry.simplify(0.00001, preserve_topology=True).geojson),
+            "properties": {
+                "code": asset.code,
+                "name": asset.name,
+                "status": asset.status,
+                "status_label": asset.get_status_display(),
+                "type": asset.resource_type.name,
+                "url": asset.get_absolute_url(),
+            },
+        }
+        for asset in rows.order_by("code")[:MAP_FEATURE_LIMIT]
+    ]
+    return JsonResponse(
+        {"type": "FeatureCollection", "features": features, "truncated": len(features) == MAP_FEATURE_LIMIT}
+    )
+
+
+def asset_create(request):
+    if not can(request.user, Capability.DRAFT_ASSETS):
+        raise PermissionDenied(_("您没有权限登记资源。"))
+    form = AssetForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            asset = services.create_asset(actor=request.user, **form.cleaned_data)
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(str(exc.detail)) from None
+        except DomainError as exc:
+            form.add_service_errors(exc)
+            for name, messages_ in exc.fields.items():
+                if name.startswith("attributes."):
+                    form.add_error("attributes", messages_)
+        else:
+            messages.success(request, _("资源已登记为草稿：%(code)s") % {"code": asset.code})
+            return redirect(asset)
+    return render(
+        request, "resources/asset_form.html", {"form": form}, status=400 if request.method == "POST" else 200
+    )
+
+
+def asset_detail(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    may_register = can(request.user, Capability.MANAGE_REGISTRY, division=asset.division)
+    may_draft = can(request.user, Capability.DRAFT_ASSETS, division=asset.division)
+    transitions = [
+        status
+        for status in AssetStatus
+        if status in ASSET_TRANSITIONS[AssetStatus(asset.status)]
+        and (may_register or (may_draft and status == AssetStatus.UNDER_REVIEW))
+    ]
+    context = {
+        "asset": asset,
+        "rights": rights_of(asset),
+        "restrictions": restrictions_of(asset),
+        "history": history_of(asset)[:100],
+        "transitions": transitions,
+        "may_register": may_register,
+        "right_form": RightForm(parties=holder_choices(request.user)) if may_register else None,
+        "end_form": EndRightForm(),
+        "attribute_titles": (asset.resource_type.attribute_schema or {}).get("properties", {}),
+    }
+    return render(request, "resources/asset_detail.html", context)
+
+
+@require_POST
+def asset_transition(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.transition_asset(actor=request.user, asset=asset, **form.cleaned_data)
+            messages.success(request, _("状态已更新。"))
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(str(exc.detail)) from None
+        except (DomainError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "detail", exc)))
+    return redirect(asset)
+
+
+@require_POST
+def right_create(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = RightForm(request.POST, parties=holder_choices(request.user))
+    if form.is_valid():
+        try:
+            services.grant_right(actor=request.user, asset=asset, **form.cleaned_data)
+            messages.success(request, _("权利已登记。"))
+            return redirect(asset)
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(str(exc.detail)) from None
+        except DomainError as exc:
+            messages.error(request, str(exc.detail))
+    else:
+        messages.error(
+            request,
+            _("权利信息有误：%(errors)s")
+            % {
+                "errors": "; ".join(
+                    f"{form.fields[k].label}: {' '.join(v)}"
+                    for k, v in form.errors.items()
+                    if k in form.fields
+                )
+            },
+        )
+    return redirect(asset)
+
+
+@require_POST
+def right_end(request, pk):
+    right = get_object_or_404(Right.objects.filter(asset__in=assets_for(request.user)), pk=pk)
+    form = EndRightForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写终止原因。"))
+        return redirect(right.asset)
+    try:
+        services.end_right(actor=request.user, right=right, reason=form.cleaned_data["reason"])
+        messages.success(request, _("权利已终止。"))
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc.detail)) from None
+    except DomainError as exc:
+        messages.error(request, str(exc.detail))
+    return redirect(right.asset)

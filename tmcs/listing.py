@@ -49,6 +49,9 @@ class ObjectListView(View):
     def get_create_url(self):
         return self.create_url
 
+    def get_extra_context(self):
+        return {}
+
     def get(self, request):
         queryset = self.get_queryset()
         filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
@@ -77,6 +80,7 @@ class ObjectListView(View):
             "query": query.urlencode(),
             "query_without_sort": _without(query, "sort"),
             "create_url": self.get_create_url(),
+            **self.get_extra_context(),
         }
         return render(request, self.template_name, context)
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("directory/", include(("directory.api.urls", "directory-api"))),
+    path("resources/", include(("resources.api.urls", "resources-api"))),
 ]

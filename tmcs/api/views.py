@@ -27,5 +27,6 @@ class ApiRootView(APIView):
                 "users": link("directory-api:user-list"),
                 "api_clients": link("directory-api:api-client-list"),
                 "notifications": link("directory-api:notification-list"),
+                "assets": link("resources-api:asset-list"),
             }
         )

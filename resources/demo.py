@@ -1,0 +1,93 @@
+"""Demo assets in the demo village, so that the registry pages have something true to show.
+Idempotent: assets are found again by name."""
+
+import datetime
+
+from django.db import transaction
+
+from directory.models import AdministrativeDivision, Organization, OrganizationKind, Person, User
+from directory.services import ensure_party, ensure_party_for_person
+
+from . import services
+from .catalog import seed_catalog
+from .models import Asset, ResourceType
+
+X0, Y0 = 119.920, 28.450
+
+
+def _square(dx, dy, size):
+    x, y = X0 + dx, Y0 + dy
+    return f"SRID=4490;POLYGON(({x} {y}, {x + size} {y}, {x + size} {y + size}, {x} {y + size}, {x} {y}))"
+
+
+@transaction.atomic
+def load_demo_assets():
+    seed_catalog(ResourceType)
+    staff = User.objects.get(username="coop_staff")
+    village = AdministrativeDivision.objects.get(code="331102199201")
+    collective = ensure_party(
+        Organization.objects.get(kind=OrganizationKind.VILLAGE_COLLECTIVE, division=village)
+    )
+    household = ensure_party_for_person(Person.objects.filter(division=village).order_by("pk").first())
+    created = []
+    plans = [
+        (
+            "示范村后山杉木林（演示）",
+            "forest",
+            _square(0, 0, 0.004),
+            {
+                "dominant_species": "杉木",
+                "age_class": "中龄林",
+                "stock_volume_m3": 860,
+                "forest_class": "商品林",
+            },
+            ["under_review", "in_public_notice", "registered"],
+        ),
+        (
+            "示范村东畈耕地（演示）",
+            "farmland",
+            _square(0.005, 0, 0.002),
+            {"land_class": "0101 水田", "soil_grade": 4, "irrigated": True},
+            ["under_review"],
+        ),
+        (
+            "示范村闲置农房（演示）",
+            "farmhouse",
+            _square(0.005, 0.003, 0.0002),
+            {"floor_area_m2": 186.5, "storeys": 2, "condition": "基本完好", "structure": "砖木"},
+            [],
+        ),
+    ]
+    for name, type_code, geometry, attributes, steps in plans:
+        if Asset.objects.filter(name=name).exists():
+            continue
+        asset = services.create_asset(
+            actor=staff,
+            resource_type=ResourceType.objects.get(code=type_code),
+            division=village,
+            name=name,
+            geometry=geometry,
+            attributes=attributes,
+        )
+        for step in steps:
+            services.transition_asset(actor=staff, asset=asset, to_status=step, reason="演示数据")
+        created.append(asset)
+        if type_code == "forest":
+            services.grant_right(
+                actor=staff,
+                asset=asset,
+                holder=collective,
+                kind="ownership",
+                start=datetime.date(2020, 1, 1),
+                source_document="集体林权证（演示）",
+            )
+            services.grant_right(
+                actor=staff,
+                asset=asset,
+                holder=household,
+                kind="contract",
+                start=datetime.date(2020, 1, 1),
+                end=datetime.date(2050, 1, 1),
+                source_document="林地承包合同（演示）",
+            )
+    return created

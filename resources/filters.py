@@ -1,0 +1,25 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from directory.filters import WithinDivisionFilter, visible_division_choices
+from tmcs.filters import FilterSet
+
+from .models import Asset, AssetStatus, ResourceType
+
+
+class AssetFilter(FilterSet):
+    q = django_filters.CharFilter(label=_("编号或名称"), method="search")
+    resource_type = django_filters.ModelChoiceFilter(
+        label=_("资源类型"), queryset=ResourceType.objects.filter(is_active=True)
+    )
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=AssetStatus.choices)
+    division = WithinDivisionFilter(label=_("所在区划（含下级）"), queryset=visible_division_choices)
+
+    class Meta:
+        model = Asset
+        fields = ["q", "resource_type", "status", "division"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__iexact=value) | Q(name__icontains=value))

@@ -1,0 +1,60 @@
+"""Reads of the registry, restricted to what the user may see.
+
+Cooperative staff, village clerks and auditors see assets in their division subtree; banks and
+guarantors see only assets on which their organization holds an active pledge or mortgage.
+"""
+
+import pghistory.models
+from django.db.models import Q
+
+from directory.permissions import Capability, is_division_scoped, memberships_with
+from directory.selectors import reach_prefixes
+
+from .models import Asset, Restriction, RestrictionKind, Right, RightStatus
+
+
+def assets_for(user):
+    q = Q(pk__in=[])
+    for prefix in reach_prefixes(user):
+        q |= Q(division__code__startswith=prefix)
+    secured_by = [
+        m.organization_id for m in memberships_with(user, Capability.VIEW) if not is_division_scoped(m)
+    ]
+    if secured_by:
+        q |= Q(
+            pk__in=Restriction.objects.filter(
+                kind__in=[RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE],
+                status=RightStatus.ACTIVE,
+                holder__organization_id__in=secured_by,
+            ).values("asset_id")
+        )
+    return Asset.objects.filter(q).select_related("resource_type", "division")
+
+
+def rights_of(asset):
+    return (
+        Right.objects.filter(asset=asset)
+        .select_related("holder__person", "holder__organization", "created_by")
+        .order_by("status", "kind", "pk")
+    )
+
+
+def restrictions_of(asset):
+    return (
+        Restriction.objects.filter(asset=asset)
+        .select_related("holder__person", "holder__organization", "right")
+        .order_by("status", "kind", "pk")
+    )
+
+
+def history_of(asset):
+    """Every recorded change of the asset, its rights and its restrictions, newest first, with the
+    acting user and reason from the audit context."""
+    right_ids = list(Right.objects.filter(asset=asset).values_list("pk", flat=True))
+    restriction_ids = list(Restriction.objects.filter(asset=asset).values_list("pk", flat=True))
+    events = pghistory.models.Events.objects.filter(
+        Q(pgh_model="resources.AssetEvent", pgh_obj_id=str(asset.pk))
+        | Q(pgh_model="resources.RightEvent", pgh_obj_id__in=[str(i) for i in right_ids])
+        | Q(pgh_model="resources.RestrictionEvent", pgh_obj_id__in=[str(i) for i in restriction_ids])
+    )
+    return events.order_by("-pgh_created_at", "-pgh_id")
