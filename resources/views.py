@@ -23,6 +23,15 @@ from .models import ASSET_TRANSITIONS, AssetStatus, Right
 from .selectors import assets_for, history_of, restrictions_of, rights_of
 
 MAP_FEATURE_LIMIT = 2000
+# Statuses a person sets by hand here; collected/listed/leased/pledged follow from contracts,
+# listings, leases and pledges recorded by their own services.
+MANUAL_STATUSES = {
+    AssetStatus.DRAFT,
+    AssetStatus.UNDER_REVIEW,
+    AssetStatus.IN_PUBLIC_NOTICE,
+    AssetStatus.REGISTERED,
+    AssetStatus.RETIRED,
+}
 
 
 class AssetListView(ObjectListView):
@@ -57,10 +66,9 @@ def index(request):
 
 def asset_map(request):
     """GeoJSON of the visible assets (filtered like the list) for the Leaflet map."""
-    filterset = AssetFilter(
-        request.GET or None, queryset=assets_for(request.user).exclude(geometry=None), request=request
-    )
-    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    visible = assets_for(request.user).exclude(geometry=None)
+    filterset = AssetFilter(request.GET, queryset=visible, request=request)  # bound even when empty
+    rows = filterset.qs if filterset.is_valid() else visible.none()
     features = [
         {
             "type": "Feature",
@@ -111,6 +119,7 @@ def asset_detail(request, pk):
         status
         for status in AssetStatus
         if status in ASSET_TRANSITIONS[AssetStatus(asset.status)]
+        and status in MANUAL_STATUSES
         and (may_register or (may_draft and status == AssetStatus.UNDER_REVIEW))
     ]
     context = {

@@ -147,3 +147,22 @@ def test_organization_list_for_city_admin(browser, live_server, demo_region):
     browser.get(f"{live_server.url}/directory/")
     assert "示范村（演示）" in browser.page_source
     browser.save_screenshot(str(SCREENSHOTS / "division-tree.png"))
+
+
+def test_registry_map_and_asset_page(browser, live_server, demo_region):
+    from resources.demo import load_demo_assets
+    from resources.models import Asset
+
+    load_demo_assets()
+    _login(browser, live_server, "coop_staff")
+    browser.get(f"{live_server.url}/resources/")
+    WebDriverWait(browser, 15).until(
+        lambda d: d.find_element(By.ID, "asset-map").get_attribute("data-features") == "3"
+    )
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#asset-map path.leaflet-interactive")) == 3
+    browser.save_screenshot(str(SCREENSHOTS / "asset-list-map.png"))
+    forest = Asset.objects.get(name="示范村后山杉木林（演示）")
+    browser.get(f"{live_server.url}/resources/assets/{forest.pk}/")
+    assert "亩" in browser.find_element(By.ID, "asset-area").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table.rights-table tbody tr")) == 2
+    browser.save_screenshot(str(SCREENSHOTS / "asset-detail.png"))

@@ -133,5 +133,7 @@ def test_asset_list_queries_do_not_grow(client, county_staff, make_asset, django
 
 def test_map_json_is_valid_for_leaflet(client, county_staff, demo_assets):
     client.force_login(county_staff)
-    data = json.loads(client.get("/resources/map.geojson").content)
+    data = json.loads(client.get("/resources/map.geojson").content)  # no filter: every visible asset
     assert data["type"] == "FeatureCollection" and data["truncated"] is False
+    assert len(data["features"]) == 3
+    assert client.get("/resources/map.geojson?status=planet").json()["features"] == []
