@@ -526,6 +526,9 @@ def release_restriction(*, actor, restriction, reason):
     _require(actor, Capability.MANAGE_REGISTRY, asset.division)
     if restriction.status != RightStatus.ACTIVE:
         raise InvalidTransition(_("该限制已解除。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写解除原因。"), code="invalid", fields={"reason": [_("请填写解除原因。")]})
     with audit_context(user=actor, reason=f"release: {reason}"):
         restriction.status, restriction.ended_at, restriction.end_reason = (
             RightStatus.ENDED,

@@ -1,12 +1,12 @@
 """Static assets: vendored (no CDN) and collectable with the production manifest storage."""
 
 import re
-from pathlib import Path
 
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-ROOT = Path(__file__).resolve().parent.parent
+from .project import source_files
+
 VENDORED = [
     "vendor/bootstrap/bootstrap.min.css",
     "vendor/bootstrap/bootstrap.bundle.min.js",
@@ -28,20 +28,7 @@ def test_vendored_assets_are_found():
 
 
 def test_no_template_loads_from_a_cdn():
-    offenders = []
-    for folder in (
-        "templates",
-        "tmcs",
-        "directory",
-        "resources",
-        "valuation",
-        "transactions",
-        "finance",
-        "projects",
-    ):
-        for file in (ROOT / folder).rglob("*.html"):
-            if CDN.search(file.read_text(encoding="utf-8")):
-                offenders.append(str(file))
+    offenders = [str(path) for path in source_files(".html") if CDN.search(path.read_text(encoding="utf-8"))]
     assert offenders == []
 
 

@@ -2,9 +2,10 @@
 
 import re
 import subprocess
-from pathlib import Path
 
-CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "en" / "LC_MESSAGES" / "django.po"
+from .project import ROOT, source_files
+
+CATALOGUE = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 
 
 def test_english_catalogue_is_complete_and_valid():
@@ -21,7 +22,6 @@ def test_english_catalogue_is_complete_and_valid():
 def test_marked_strings_are_in_the_catalogue():
     """A cheap stand-in for `make makemessages`: every literal marked in templates ({% translate %})
     and Python (_("…"), gettext_lazy("…")) must have an entry."""
-    root = CATALOGUE.parents[3]
     known = set(_msgids(CATALOGUE))
     patterns = [
         re.compile(r'{% translate "([^"]+)"'),
@@ -29,24 +29,12 @@ def test_marked_strings_are_in_the_catalogue():
         re.compile(r'gettext_lazy\("([^"]+)"\)'),
     ]
     missing = set()
-    for folder in (
-        "templates",
-        "tmcs",
-        "directory",
-        "resources",
-        "valuation",
-        "transactions",
-        "finance",
-        "projects",
-    ):
-        for path in (root / folder).rglob("*"):
-            if path.suffix not in (".py", ".html") or "migrations" in path.parts or "tests" in path.parts:
-                continue
-            text = path.read_text(encoding="utf-8")
-            for pattern in patterns:
-                missing |= {
-                    m for m in pattern.findall(text) if m not in known and re.search(r"[\u4e00-\u9fff]", m)
-                }
+    for path in source_files(".py", ".html"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in patterns:
+            missing |= {
+                m for m in pattern.findall(text) if m not in known and re.search(r"[\u4e00-\u9fff]", m)
+            }
     assert missing == set(), f"run `make makemessages` and translate: {sorted(missing)[:10]}"
 
 

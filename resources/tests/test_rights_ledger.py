@@ -161,3 +161,28 @@ def test_pledges_rank_pledgeability_amount_and_term(make_asset, county_staff, ho
     )
     with pytest.raises(DomainError, match="不能设立抵质押"):
         services.add_pledge(rank=1, **{**pledge, "right": ownership})
+
+
+def test_released_lease_frees_the_period_and_needs_a_reason(make_asset, county_staff, collective, household):
+    asset = make_asset()
+    lease = services.add_lease(
+        actor=county_staff,
+        asset=asset,
+        holder=collective,
+        start=D(2026, 1, 1),
+        end=D(2036, 1, 1),
+        source_document="租赁合同 1",
+    )
+    with pytest.raises(DomainError, match="解除原因"):
+        services.release_restriction(actor=county_staff, restriction=lease, reason=" ")
+    services.release_restriction(actor=county_staff, restriction=lease, reason="协议解除")
+    with pytest.raises(InvalidTransition):
+        services.release_restriction(actor=county_staff, restriction=lease, reason="再次解除")
+    services.add_lease(
+        actor=county_staff,
+        asset=asset,
+        holder=household,
+        start=D(2027, 1, 1),
+        end=D(2030, 1, 1),
+        source_document="租赁合同 2",
+    )
