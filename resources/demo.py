@@ -11,6 +11,7 @@ from directory.services import ensure_party, ensure_party_for_person
 from . import services
 from .catalog import seed_catalog
 from .models import Asset, ResourceType
+from .registration import close_due_notices, review_registration, submit_registration
 
 X0, Y0 = 119.920, 28.450
 
@@ -41,24 +42,24 @@ def load_demo_assets():
                 "stock_volume_m3": 860,
                 "forest_class": "商品林",
             },
-            ["under_review", "in_public_notice", "registered"],
+            "registered",
         ),
         (
             "示范村东畈耕地（演示）",
             "farmland",
             _square(0.005, 0, 0.002),
             {"land_class": "0101 水田", "soil_grade": 4, "irrigated": True},
-            ["under_review"],
+            "submitted",
         ),
         (
             "示范村闲置农房（演示）",
             "farmhouse",
             _square(0.005, 0.003, 0.0002),
             {"floor_area_m2": 186.5, "storeys": 2, "condition": "基本完好", "structure": "砖木"},
-            [],
+            "draft",
         ),
     ]
-    for name, type_code, geometry, attributes, steps in plans:
+    for name, type_code, geometry, attributes, stage in plans:
         if Asset.objects.filter(name=name).exists():
             continue
         asset = services.create_asset(
@@ -69,9 +70,14 @@ def load_demo_assets():
             geometry=geometry,
             attributes=attributes,
         )
-        for step in steps:
-            services.transition_asset(actor=staff, asset=asset, to_status=step, reason="演示数据")
         created.append(asset)
+        if stage == "draft":
+            continue
+        registration = submit_registration(actor=staff, asset=asset)
+        if stage == "registered":
+            review_registration(actor=staff, registration=registration, approve=True, note="演示数据")
+            registration.refresh_from_db()
+            close_due_notices(now=registration.notice_ends_at)
         if type_code == "forest":
             services.grant_right(
                 actor=staff,

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from directory.filters import WithinDivisionFilter, visible_division_choices
 from tmcs.filters import FilterSet
 
-from .models import Asset, AssetStatus, ResourceType
+from .models import Asset, AssetStatus, Registration, RegistrationStatus, ResourceType
 
 
 class AssetFilter(FilterSet):
@@ -23,3 +23,16 @@ class AssetFilter(FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(code__iexact=value) | Q(name__icontains=value))
+
+
+class RegistrationFilter(FilterSet):
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=RegistrationStatus.choices)
+    q = django_filters.CharFilter(label=_("资源编号或名称"), method="search")
+
+    class Meta:
+        model = Registration
+        fields = ["status", "q"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(asset__code__iexact=value) | Q(asset__name__icontains=value))

@@ -312,3 +312,87 @@ class Restriction(models.Model):
 
     def __str__(self):
         return f"{self.asset.code} {self.get_kind_display()}"
+
+
+class RegistrationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("待审核")
+    REJECTED = "rejected", _("已驳回")
+    IN_PUBLIC_NOTICE = "in_public_notice", _("公示中")
+    REGISTERED = "registered", _("已登记")
+
+
+@pghistory.track()
+class Registration(models.Model):
+    """确权登记: application → review → 公示 (objections) → registered with a certificate."""
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("资源资产"), on_delete=models.PROTECT, related_name="registrations"
+    )
+    applicant = models.ForeignKey(User, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=RegistrationStatus.choices, default=RegistrationStatus.SUBMITTED
+    )
+    reviewed_by = models.ForeignKey(
+        User, verbose_name=_("审核人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    review_note = models.CharField(_("审核意见"), max_length=500, blank=True)
+    notice_starts_at = models.DateTimeField(_("公示开始"), null=True, blank=True)
+    notice_ends_at = models.DateTimeField(_("公示结束"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("登记时间"), null=True, blank=True)
+    certificate_number = models.CharField(
+        _("登记证明编号"), max_length=60, unique=True, null=True, blank=True
+    )
+    verification_code = models.CharField(_("核验码"), max_length=16, unique=True, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("确权登记")
+        verbose_name_plural = _("确权登记")
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset"],
+                condition=Q(status__in=["submitted", "in_public_notice"]),
+                name="one_open_registration_per_asset",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.asset.code} {self.get_status_display()}"
+
+    def get_absolute_url(self):
+        return reverse("resources:registration-detail", args=[self.pk])
+
+
+class ObjectionStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    UPHELD = "upheld", _("异议成立")
+    DISMISSED = "dismissed", _("异议不成立")
+
+
+@pghistory.track()
+class Objection(models.Model):
+    """An objection lodged during 公示, by anyone, on the public notice page."""
+
+    registration = models.ForeignKey(
+        Registration, verbose_name=_("登记"), on_delete=models.PROTECT, related_name="objections"
+    )
+    objector_name = models.CharField(_("异议人"), max_length=50)
+    contact_phone_ciphertext = models.TextField(_("联系电话（密文）"), editable=False)
+    contact_phone_masked = models.CharField(_("联系电话"), max_length=20, editable=False)
+    reason = models.TextField(_("异议理由"), max_length=2000)
+    lodged_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN
+    )
+    resolution = models.CharField(_("处理意见"), max_length=500, blank=True)
+    resolved_by = models.ForeignKey(
+        User, verbose_name=_("处理人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("公示异议")
+        verbose_name_plural = _("公示异议")
+        ordering = ["lodged_at", "pk"]

@@ -5,7 +5,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,10 +16,12 @@ from directory.permissions import Capability, can
 from tmcs.errors import DomainError, PermissionDeniedError
 from tmcs.listing import Column, ObjectListView
 
+from . import registration as registration_services
 from . import services
-from .filters import AssetFilter
+from .certificates import render_certificate_pdf
+from .filters import AssetFilter, RegistrationFilter
 from .forms import AssetForm, EndRightForm, RightForm, TransitionForm, holder_choices
-from .models import ASSET_TRANSITIONS, AssetStatus, Right
+from .models import ASSET_TRANSITIONS, AssetStatus, Objection, Registration, RegistrationStatus, Right
 from .selectors import assets_for, history_of, restrictions_of, rights_of
 
 MAP_FEATURE_LIMIT = 2000
@@ -131,6 +133,10 @@ def asset_detail(request, pk):
         "may_register": may_register,
         "right_form": RightForm(parties=holder_choices(request.user)) if may_register else None,
         "end_form": EndRightForm(),
+        "registrations": asset.registrations.order_by("-submitted_at"),
+        "may_apply": may_draft
+        and asset.status in (AssetStatus.DRAFT, AssetStatus.UNDER_REVIEW)
+        and not asset.registrations.filter(status__in=["submitted", "in_public_notice"]).exists(),
         "attribute_titles": (asset.resource_type.attribute_schema or {}).get("properties", {}),
     }
     return render(request, "resources/asset_detail.html", context)
@@ -194,3 +200,106 @@ def right_end(request, pk):
     except DomainError as exc:
         messages.error(request, str(exc.detail))
     return redirect(right.asset)
+
+
+# --- registration (确权登记) ------------------------------------------------------------------
+
+
+class RegistrationListView(ObjectListView):
+    template_name = "tmcs/object_list.html"
+    title = gettext_lazy("确权登记")
+    filterset_class = RegistrationFilter
+    export_name = "registrations"
+    default_sort = ("-submitted_at",)
+    columns = [
+        Column(gettext_lazy("资源编号"), "asset.code", sort="asset__code", link=True),
+        Column(gettext_lazy("名称"), "asset.name"),
+        Column(gettext_lazy("申请人"), "applicant"),
+        Column(gettext_lazy("申请时间"), "submitted_at", sort="submitted_at"),
+        Column(gettext_lazy("公示结束"), "notice_ends_at", sort="notice_ends_at"),
+        Column(gettext_lazy("登记证明编号"), "certificate_number"),
+        Column(gettext_lazy("状态"), "get_status_display", sort="status"),
+    ]
+
+    def get_queryset(self):
+        return Registration.objects.filter(asset__in=assets_for(self.request.user)).select_related(
+            "asset", "applicant"
+        )
+
+
+@require_POST
+def registration_submit(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    try:
+        registration = registration_services.submit_registration(actor=request.user, asset=asset)
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc.detail)) from None
+    except DomainError as exc:
+        messages.error(request, str(exc.detail))
+        return redirect(asset)
+    messages.success(request, _("已提交确权登记申请。"))
+    return redirect(registration)
+
+
+def registration_detail(request, pk):
+    registration = get_object_or_404(
+        Registration.objects.filter(asset__in=assets_for(request.user)).select_related("asset__division"),
+        pk=pk,
+    )
+    return render(
+        request,
+        "resources/registration_detail.html",
+        {
+            "registration": registration,
+            "objections": registration.objections.select_related("resolved_by"),
+            "may_review": can(request.user, Capability.MANAGE_REGISTRY, division=registration.asset.division),
+        },
+    )
+
+
+@require_POST
+def registration_review(request, pk):
+    registration = get_object_or_404(Registration.objects.filter(asset__in=assets_for(request.user)), pk=pk)
+    try:
+        registration_services.review_registration(
+            actor=request.user,
+            registration=registration,
+            approve=request.POST.get("decision") == "approve",
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, _("审核结果已保存。"))
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc.detail)) from None
+    except DomainError as exc:
+        messages.error(request, str(exc.detail))
+    return redirect(registration)
+
+
+@require_POST
+def objection_resolve(request, pk):
+    objection = get_object_or_404(
+        Objection.objects.filter(registration__asset__in=assets_for(request.user)), pk=pk
+    )
+    try:
+        registration_services.resolve_objection(
+            actor=request.user,
+            objection=objection,
+            upheld=request.POST.get("decision") == "uphold",
+            resolution=request.POST.get("resolution", ""),
+        )
+        messages.success(request, _("异议处理结果已保存。"))
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc.detail)) from None
+    except DomainError as exc:
+        messages.error(request, str(exc.detail))
+    return redirect(objection.registration)
+
+
+def registration_certificate(request, pk):
+    registration = get_object_or_404(
+        Registration.objects.filter(asset__in=assets_for(request.user), status=RegistrationStatus.REGISTERED),
+        pk=pk,
+    )
+    response = HttpResponse(render_certificate_pdf(registration), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="certificate-{registration.asset.code}.pdf"'
+    return response

@@ -21,6 +21,7 @@ PRODUCTION_VARIABLES = {
     "POSTGRES_PASSWORD": "not-used-by-check",
     "TMCS_FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "TMCS_LOOKUP_HASH_KEY": secrets.token_urlsafe(32),
+    "TMCS_PUBLIC_BASE_URL": "https://tmcs.example.gov.cn",
 }
 
 

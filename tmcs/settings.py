@@ -254,6 +254,10 @@ TMCS_LOOKUP_HASH_KEY = env("TMCS_LOOKUP_HASH_KEY", default="")
 # --- registry ---
 # Overlaps smaller than this (m²) between assets of one overlap group are survey noise, not conflicts.
 TMCS_OVERLAP_TOLERANCE_M2 = env.float("TMCS_OVERLAP_TOLERANCE_M2", default=1.0)
+# 公示 period of a registration, in days (the guidance's default is 7; some registrations need 15).
+TMCS_PUBLIC_NOTICE_DAYS = env.int("TMCS_PUBLIC_NOTICE_DAYS", default=7)
+# Public address printed on certificates for their verification QR code.
+TMCS_PUBLIC_BASE_URL = env("TMCS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- maps -------------------------------------------------------------------------------
 # Intranet deployments have no internet tiles: leave empty for a plain background.
@@ -268,5 +272,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

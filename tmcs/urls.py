@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from resources import public_views as resources_public
+
 from . import views
 
 admin.site.site_header = "TMCS 两山合作社平台管理后台"
@@ -18,6 +20,9 @@ urlpatterns = [
     path("api/v1/", include("tmcs.api.urls")),
     path("directory/", include("directory.urls")),
     path("resources/", include("resources.urls")),
+    path("notices/", resources_public.notice_board, name="public-notices"),
+    path("notices/<int:pk>/", resources_public.notice_detail, name="public-notice"),
+    path("verify/<str:code>/", resources_public.verify_certificate, name="verify-certificate"),
     path("valuation/", include("valuation.urls")),
     path("transactions/", include("transactions.urls")),
     path("finance/", include("finance.urls")),

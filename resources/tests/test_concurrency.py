@@ -106,3 +106,24 @@ def test_simultaneous_shares_never_sum_above_one(make_asset, county_staff, house
     )
     assert sorted(r[0] for r in results) == ["conflict"] * (THREADS - 2) + ["ok", "ok"], results
     assert Right.objects.filter(asset=asset, kind="contract").count() == 2
+
+
+@pytest.mark.worker
+def test_notice_closing_runs_on_a_real_worker(make_asset, county_staff, celery_worker_process):
+    from django.utils import timezone
+
+    from resources import registration as reg
+    from resources.models import Registration
+    from resources.tasks import close_public_notices
+
+    registration = reg.review_registration(
+        actor=county_staff,
+        registration=reg.submit_registration(actor=county_staff, asset=make_asset()),
+        approve=True,
+    )
+    Registration.objects.filter(pk=registration.pk).update(
+        notice_ends_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    assert close_public_notices.delay().get(timeout=60) == {"registered": 1}
+    registration.refresh_from_db()
+    assert registration.status == "registered" and registration.certificate_number

@@ -33,7 +33,7 @@ def test_asset_detail_shows_area_rights_and_history(client, county_staff, demo_a
     html = client.get(f"/resources/assets/{forest.pk}/").content.decode()
     assert f"{forest.area_m2} m²" in html and "亩" in html
     assert "集体林权证（演示）" in html and "林地承包合同（演示）" in html
-    assert "演示数据" in html and "coop_staff" in html  # history with reason and actor
+    assert "公示期满，自动登记" in html and "coop_staff" in html  # history with reason and actor
     assert "蓄积量（m³）" in html  # attribute titles from the type's schema
 
 
