@@ -3,14 +3,16 @@ Idempotent: assets are found again by name."""
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from directory.models import AdministrativeDivision, Organization, OrganizationKind, Person, User
 from directory.services import ensure_party, ensure_party_for_person
 
 from . import services
 from .catalog import seed_catalog
-from .models import Asset, ResourceType
+from .models import Asset, Registration, ResourceType
 from .registration import close_due_notices, review_registration, submit_registration
 
 X0, Y0 = 119.920, 28.450
@@ -76,8 +78,13 @@ def load_demo_assets():
         registration = submit_registration(actor=staff, asset=asset)
         if stage == "registered":
             review_registration(actor=staff, registration=registration, approve=True, note="演示数据")
-            registration.refresh_from_db()
-            close_due_notices(now=registration.notice_ends_at)
+            # The demo's notice ran over the past week, so that it has ended by now.
+            now = timezone.now()
+            Registration.objects.filter(pk=registration.pk).update(
+                notice_starts_at=now - datetime.timedelta(days=settings.TMCS_PUBLIC_NOTICE_DAYS),
+                notice_ends_at=now,
+            )
+            close_due_notices(now=now)
         if type_code == "forest":
             services.grant_right(
                 actor=staff,

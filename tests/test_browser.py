@@ -166,3 +166,29 @@ def test_registry_map_and_asset_page(browser, live_server, demo_region):
     assert "亩" in browser.find_element(By.ID, "asset-area").text
     assert len(browser.find_elements(By.CSS_SELECTOR, "table.rights-table tbody tr")) == 2
     browser.save_screenshot(str(SCREENSHOTS / "asset-detail.png"))
+
+
+def test_registration_notice_certificate_and_verification(browser, live_server, demo_region, tmp_path):
+    import subprocess
+
+    from resources.certificates import render_certificate_pdf
+    from resources.demo import load_demo_assets
+    from resources.models import Registration
+
+    load_demo_assets()
+    registered = Registration.objects.get(status="registered")
+    submitted = Registration.objects.get(status="submitted")
+    _login(browser, live_server, "coop_staff")
+    browser.get(f"{live_server.url}/resources/registrations/{submitted.pk}/")
+    browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".registration-status").text == "公示中"
+    browser.save_screenshot(str(SCREENSHOTS / "registration-detail.png"))
+    browser.get(f"{live_server.url}/notices/{submitted.pk}/")
+    browser.save_screenshot(str(SCREENSHOTS / "public-notice.png"))
+    browser.get(f"{live_server.url}/verify/{registered.verification_code}/")
+    assert "核验通过" in browser.find_element(By.ID, "verify-ok").text
+    browser.save_screenshot(str(SCREENSHOTS / "verify.png"))
+    pdf = SCREENSHOTS / "certificate.pdf"
+    pdf.write_bytes(render_certificate_pdf(registered))
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(SCREENSHOTS / "certificate")], check=True)
+    assert (SCREENSHOTS / "certificate.png").exists()
