@@ -20,7 +20,7 @@ help:
 	@echo "make run    install what is missing, start PostgreSQL/PostGIS + Redis + web + Celery worker + beat, load the demo region"
 	@echo "make test   the same infrastructure, then the test suite"
 	@echo "make stop   stop what make run started"
-	@echo "make lint   ruff check + format check        make bench   benchmarks"
+	@echo "make lint   ruff check + format check        make bench   benchmarks (N=100000 parcels)"
 
 deps:
 	@bash scripts/system-deps.sh
@@ -75,6 +75,7 @@ format: venv
 
 bench: migrate
 	@$(PY) bench/run.py $(BENCH)
+	@$(PY) bench/registry.py --n $(or $(N),100000)
 
 clean: stop
 	rm -rf .local staticfiles

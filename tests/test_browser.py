@@ -190,5 +190,8 @@ def test_registration_notice_certificate_and_verification(browser, live_server, 
     browser.save_screenshot(str(SCREENSHOTS / "verify.png"))
     pdf = SCREENSHOTS / "certificate.pdf"
     pdf.write_bytes(render_certificate_pdf(registered))
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(SCREENSHOTS / "certificate")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(SCREENSHOTS / "certificate")],
+        check=True,
+    )
     assert (SCREENSHOTS / "certificate.png").exists()
