@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from tmcs.audit import client_ip
 from tmcs.errors import DomainError
 from tmcs.listing import Column, ObjectListView
+from tmcs.web import run_service
 
 from . import services
 from .filters import OrganizationFilter, PersonFilter, UserFilter
@@ -318,13 +319,11 @@ def person_grant(request, pk):
     person = get_object_or_404(persons_for(request.user), pk=pk)
     form = PersonGrantForm(request.POST, user=request.user)
     if form.is_valid():
-        try:
-            services.grant_person_access(actor=request.user, person=person, **form.cleaned_data)
-            messages.success(request, _("已授权。"))
-        except services.PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except DomainError as exc:
-            messages.error(request, str(exc.detail))
+        run_service(
+            request,
+            lambda: services.grant_person_access(actor=request.user, person=person, **form.cleaned_data),
+            success=_("已授权。"),
+        )
     else:
         messages.error(request, _("请选择机构并填写授权依据。"))
     return redirect(person)
@@ -333,11 +332,11 @@ def person_grant(request, pk):
 @require_POST
 def grant_revoke(request, pk):
     grant = get_object_or_404(PersonAccessGrant.objects.filter(person__in=persons_for(request.user)), pk=pk)
-    try:
-        services.revoke_person_access(actor=request.user, grant=grant)
-    except services.PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    messages.success(request, _("已撤销授权。"))
+    run_service(
+        request,
+        lambda: services.revoke_person_access(actor=request.user, grant=grant),
+        success=_("已撤销授权。"),
+    )
     return redirect(grant.person)
 
 
@@ -402,13 +401,11 @@ def user_create(request):
 @require_POST
 def membership_end(request, pk):
     membership = get_object_or_404(Membership.objects.filter(user__in=users_for(request.user)), pk=pk)
-    try:
-        services.end_membership(actor=request.user, membership=membership)
-        messages.success(request, _("已撤销角色。"))
-    except services.PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    except DomainError as exc:
-        messages.error(request, str(exc.detail))
+    run_service(
+        request,
+        lambda: services.end_membership(actor=request.user, membership=membership),
+        success=_("已撤销角色。"),
+    )
     return redirect(membership.user)
 
 
@@ -443,11 +440,11 @@ def api_clients(request):
 @require_POST
 def api_client_revoke(request, pk):
     token = get_object_or_404(api_tokens_for(request.user), pk=pk)
-    try:
-        services.revoke_api_client(token=token, revoked_by=request.user)
-    except services.PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    messages.success(request, _("已撤销接口客户端“%(name)s”。") % {"name": token.name})
+    run_service(
+        request,
+        lambda: services.revoke_api_client(token=token, revoked_by=request.user),
+        success=_("已撤销接口客户端“%(name)s”。") % {"name": token.name},
+    )
     return redirect("directory:api-clients")
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from directory.permissions import Capability, can
 from tmcs.errors import DomainError, PermissionDeniedError
 from tmcs.listing import Column, ObjectListView
+from tmcs.web import run_service
 
 from . import registration as registration_services
 from . import services
@@ -146,14 +147,12 @@ def asset_detail(request, pk):
 def asset_transition(request, pk):
     asset = get_object_or_404(assets_for(request.user), pk=pk)
     form = TransitionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.transition_asset(actor=request.user, asset=asset, **form.cleaned_data)
-            messages.success(request, _("状态已更新。"))
-        except PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except (DomainError, ValueError) as exc:
-            messages.error(request, str(getattr(exc, "detail", exc)))
+    if form.is_valid() and form.cleaned_data["to_status"] in AssetStatus.values:
+        run_service(
+            request,
+            lambda: services.transition_asset(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("状态已更新。"),
+        )
     return redirect(asset)
 
 
@@ -162,26 +161,16 @@ def right_create(request, pk):
     asset = get_object_or_404(assets_for(request.user), pk=pk)
     form = RightForm(request.POST, parties=holder_choices(request.user))
     if form.is_valid():
-        try:
-            services.grant_right(actor=request.user, asset=asset, **form.cleaned_data)
-            messages.success(request, _("权利已登记。"))
-            return redirect(asset)
-        except PermissionDeniedError as exc:
-            raise PermissionDenied(str(exc.detail)) from None
-        except DomainError as exc:
-            messages.error(request, str(exc.detail))
-    else:
-        messages.error(
+        run_service(
             request,
-            _("权利信息有误：%(errors)s")
-            % {
-                "errors": "; ".join(
-                    f"{form.fields[k].label}: {' '.join(v)}"
-                    for k, v in form.errors.items()
-                    if k in form.fields
-                )
-            },
+            lambda: services.grant_right(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("权利已登记。"),
         )
+    else:
+        errors = "; ".join(
+            f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items() if k in form.fields
+        )
+        messages.error(request, _("权利信息有误：%(errors)s") % {"errors": errors})
     return redirect(asset)
 
 
@@ -191,14 +180,12 @@ def right_end(request, pk):
     form = EndRightForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写终止原因。"))
-        return redirect(right.asset)
-    try:
-        services.end_right(actor=request.user, right=right, reason=form.cleaned_data["reason"])
-        messages.success(request, _("权利已终止。"))
-    except PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    except DomainError as exc:
-        messages.error(request, str(exc.detail))
+    else:
+        run_service(
+            request,
+            lambda: services.end_right(actor=request.user, right=right, **form.cleaned_data),
+            success=_("权利已终止。"),
+        )
     return redirect(right.asset)
 
 
@@ -230,15 +217,12 @@ class RegistrationListView(ObjectListView):
 @require_POST
 def registration_submit(request, pk):
     asset = get_object_or_404(assets_for(request.user), pk=pk)
-    try:
-        registration = registration_services.submit_registration(actor=request.user, asset=asset)
-    except PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    except DomainError as exc:
-        messages.error(request, str(exc.detail))
-        return redirect(asset)
-    messages.success(request, _("已提交确权登记申请。"))
-    return redirect(registration)
+    registration = run_service(
+        request,
+        lambda: registration_services.submit_registration(actor=request.user, asset=asset),
+        success=_("已提交确权登记申请。"),
+    )
+    return redirect(registration or asset)
 
 
 def registration_detail(request, pk):
@@ -260,18 +244,16 @@ def registration_detail(request, pk):
 @require_POST
 def registration_review(request, pk):
     registration = get_object_or_404(Registration.objects.filter(asset__in=assets_for(request.user)), pk=pk)
-    try:
-        registration_services.review_registration(
+    run_service(
+        request,
+        lambda: registration_services.review_registration(
             actor=request.user,
             registration=registration,
             approve=request.POST.get("decision") == "approve",
             note=request.POST.get("note", ""),
-        )
-        messages.success(request, _("审核结果已保存。"))
-    except PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    except DomainError as exc:
-        messages.error(request, str(exc.detail))
+        ),
+        success=_("审核结果已保存。"),
+    )
     return redirect(registration)
 
 
@@ -280,18 +262,16 @@ def objection_resolve(request, pk):
     objection = get_object_or_404(
         Objection.objects.filter(registration__asset__in=assets_for(request.user)), pk=pk
     )
-    try:
-        registration_services.resolve_objection(
+    run_service(
+        request,
+        lambda: registration_services.resolve_objection(
             actor=request.user,
             objection=objection,
             upheld=request.POST.get("decision") == "uphold",
             resolution=request.POST.get("resolution", ""),
-        )
-        messages.success(request, _("异议处理结果已保存。"))
-    except PermissionDeniedError as exc:
-        raise PermissionDenied(str(exc.detail)) from None
-    except DomainError as exc:
-        messages.error(request, str(exc.detail))
+        ),
+        success=_("异议处理结果已保存。"),
+    )
     return redirect(objection.registration)
 
 
