@@ -12,7 +12,8 @@ from directory.services import ensure_party, ensure_party_for_person
 
 from . import services
 from .catalog import seed_catalog
-from .models import Asset, Registration, ResourceType
+from .listings import create_listing
+from .models import Asset, IdleAssetListing, Registration, ResourceType
 from .registration import close_due_notices, review_registration, submit_registration
 
 X0, Y0 = 119.920, 28.450
@@ -103,4 +104,17 @@ def load_demo_assets():
                 end=datetime.date(2050, 1, 1),
                 source_document="林地承包合同（演示）",
             )
+    clerk = User.objects.get(username="village_clerk")
+    if not IdleAssetListing.objects.filter(title="示范村闲置老粮仓（演示）").exists():
+        create_listing(
+            actor=clerk,
+            resource_type=ResourceType.objects.get(code="collective_building"),
+            title="示范村闲置老粮仓（演示）",
+            description="村集体老粮仓一座，砖木结构，约 320 平方米，空置多年，适合改作民宿或展馆。",
+            location="示范村村委会东侧",
+            area_estimate_m2="320",
+            expected_use="lease",
+            expected_price="30000",
+            price_note="每年",
+        )
     return created

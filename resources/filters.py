@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from directory.filters import WithinDivisionFilter, visible_division_choices
 from tmcs.filters import FilterSet
 
-from .models import Asset, AssetStatus, Registration, RegistrationStatus, ResourceType
+from .models import (
+    Asset,
+    AssetStatus,
+    IdleAssetListing,
+    ListingStatus,
+    Registration,
+    RegistrationStatus,
+    ResourceType,
+)
 
 
 class AssetFilter(FilterSet):
@@ -36,3 +44,16 @@ class RegistrationFilter(FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(asset__code__iexact=value) | Q(asset__name__icontains=value))
+
+
+class ListingFilter(FilterSet):
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=ListingStatus.choices)
+    q = django_filters.CharFilter(label=_("标题或村集体"), method="search")
+
+    class Meta:
+        model = IdleAssetListing
+        fields = ["status", "q"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(title__icontains=value) | Q(collective__name__icontains=value))

@@ -8,7 +8,7 @@ from directory.forms import DivisionChoiceField, division_choices_for
 from directory.models import Party
 from tmcs.forms import Form
 
-from .models import ResourceType, RightKind
+from .models import ExpectedUse, ResourceType, RightKind
 
 
 class AssetForm(Form):
@@ -88,3 +88,69 @@ def holder_choices(user):
     return Party.objects.filter(
         Q(person__in=persons_for(user)) | Q(organization__in=organizations_for(user))
     ).select_related("person", "organization")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several photos in one input (Django's documented pattern); content is checked by the service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+def _listable_types():
+    from .listings import LISTABLE_FAMILIES
+
+    return ResourceType.objects.filter(is_active=True, family__in=LISTABLE_FAMILIES)
+
+
+class ListingForm(Form):
+    resource_type = forms.ModelChoiceField(label=_("资源类型"), queryset=None)
+    title = forms.CharField(label=_("标题"), max_length=200)
+    description = forms.CharField(
+        label=_("情况说明"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+    location = forms.CharField(label=_("位置"), max_length=200)
+    area_estimate_m2 = forms.DecimalField(
+        label=_("估计面积（m²）"), required=False, min_value=0, decimal_places=2
+    )
+    expected_use = forms.ChoiceField(label=_("意向方式"), choices=ExpectedUse.choices)
+    expected_price = forms.DecimalField(
+        label=_("期望价格（元）"), required=False, min_value=0, decimal_places=2
+    )
+    price_note = forms.CharField(label=_("价格说明"), required=False, max_length=100)
+    photos = MultipleImageField(
+        label=_("照片"), required=False, help_text=_("JPEG/PNG/WebP，每张不超过 5 MB，最多 9 张。")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resource_type"].queryset = _listable_types()
+
+
+class AcceptListingForm(Form):
+    geometry = forms.CharField(
+        label=_("空间范围"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("GeoJSON 或 WKT，CGCS2000 经纬度；关联已有资源时留空。"),
+    )
+    attributes = AssetForm.base_fields["attributes"]
+    existing_asset = forms.ModelChoiceField(label=_("关联已有资源"), queryset=None, required=False)
+    note = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+    def __init__(self, *args, assets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["existing_asset"].queryset = assets
+
+    clean_attributes = AssetForm.clean_attributes

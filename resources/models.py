@@ -396,3 +396,96 @@ class Objection(models.Model):
         verbose_name = _("公示异议")
         verbose_name_plural = _("公示异议")
         ordering = ["lodged_at", "pk"]
+
+
+class ExpectedUse(models.TextChoices):
+    LEASE = "lease", _("出租")
+    TRANSFER = "transfer", _("转让")
+    SHARES = "shares", _("入股")
+
+
+class ListingStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("待审核")
+    INFO_REQUESTED = "info_requested", _("待补充材料")
+    ACCEPTED = "accepted", _("已纳入资源池")
+    DECLINED = "declined", _("未予收储")
+
+
+LISTING_TRANSITIONS = {
+    ListingStatus.SUBMITTED: {ListingStatus.INFO_REQUESTED, ListingStatus.ACCEPTED, ListingStatus.DECLINED},
+    ListingStatus.INFO_REQUESTED: {ListingStatus.SUBMITTED, ListingStatus.DECLINED},
+    ListingStatus.ACCEPTED: set(),
+    ListingStatus.DECLINED: set(),
+}
+
+
+@pghistory.track()
+class IdleAssetListing(models.Model):
+    """A village collective offers an idle asset (homestead, farmhouse, collective building, land)
+    to the cooperative; staff review it, ask for more, and accept it into the resource pool."""
+
+    collective = models.ForeignKey(
+        "directory.Organization",
+        verbose_name=_("村集体"),
+        on_delete=models.PROTECT,
+        related_name="idle_asset_listings",
+    )
+    resource_type = models.ForeignKey(
+        ResourceType, verbose_name=_("资源类型"), on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    description = models.TextField(_("情况说明"), max_length=5000)
+    location = models.CharField(_("位置"), max_length=200)
+    area_estimate_m2 = models.DecimalField(
+        _("估计面积（m²）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    expected_use = models.CharField(_("意向方式"), max_length=10, choices=ExpectedUse.choices)
+    expected_price = models.DecimalField(
+        _("期望价格（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    price_note = models.CharField(_("价格说明"), max_length=100, blank=True, help_text=_("如“每年”“一次性”"))
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ListingStatus.choices, default=ListingStatus.SUBMITTED
+    )
+    staff_note = models.CharField(_("合作社意见"), max_length=500, blank=True)
+    asset = models.ForeignKey(
+        Asset,
+        verbose_name=_("对应资源"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="listings",
+    )
+    created_by = models.ForeignKey(User, verbose_name=_("提交人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("闲置资产挂出")
+        verbose_name_plural = _("闲置资产挂出")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected_price__gte=0) | Q(expected_price__isnull=True),
+                name="listing_price_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("resources:listing-detail", args=[self.pk])
+
+
+class ListingPhoto(models.Model):
+    listing = models.ForeignKey(
+        IdleAssetListing, verbose_name=_("挂出"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.ImageField(_("照片"), upload_to="listings/%Y/%m/")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("照片")
+        verbose_name_plural = _("照片")
+        ordering = ["pk"]

@@ -58,3 +58,12 @@ def history_of(asset):
         | Q(pgh_model="resources.RestrictionEvent", pgh_obj_id__in=[str(i) for i in restriction_ids])
     )
     return events.order_by("-pgh_created_at", "-pgh_id")
+
+
+def listings_for(user):
+    from .models import IdleAssetListing
+
+    q = Q(pk__in=[])
+    for prefix in reach_prefixes(user):
+        q |= Q(collective__division__code__startswith=prefix)
+    return IdleAssetListing.objects.filter(q).select_related("collective__division", "resource_type", "asset")

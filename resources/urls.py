@@ -22,4 +22,9 @@ urlpatterns = [
         name="registration-certificate",
     ),
     path("objections/<int:pk>/resolve/", views.objection_resolve, name="objection-resolve"),
+    path("listings/", views.ListingListView.as_view(), name="listing-list"),
+    path("listings/new/", views.listing_create, name="listing-create"),
+    path("listings/<int:pk>/", views.listing_detail, name="listing-detail"),
+    path("listings/<int:pk>/<slug:action>/", views.listing_action, name="listing-action"),
+    path("listing-photos/<int:pk>/", views.listing_photo, name="listing-photo"),
 ]

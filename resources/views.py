@@ -5,7 +5,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,13 +17,30 @@ from tmcs.errors import DomainError, PermissionDeniedError
 from tmcs.listing import Column, ObjectListView
 from tmcs.web import run_service
 
+from . import listings as listing_services
 from . import registration as registration_services
 from . import services
 from .certificates import render_certificate_pdf
-from .filters import AssetFilter, RegistrationFilter
-from .forms import AssetForm, EndRightForm, RightForm, TransitionForm, holder_choices
-from .models import ASSET_TRANSITIONS, AssetStatus, Objection, Registration, RegistrationStatus, Right
-from .selectors import assets_for, history_of, restrictions_of, rights_of
+from .filters import AssetFilter, ListingFilter, RegistrationFilter
+from .forms import (
+    AcceptListingForm,
+    AssetForm,
+    EndRightForm,
+    ListingForm,
+    RightForm,
+    TransitionForm,
+    holder_choices,
+)
+from .models import (
+    ASSET_TRANSITIONS,
+    AssetStatus,
+    ListingPhoto,
+    Objection,
+    Registration,
+    RegistrationStatus,
+    Right,
+)
+from .selectors import assets_for, history_of, listings_for, restrictions_of, rights_of
 
 MAP_FEATURE_LIMIT = 2000
 # Statuses a person sets by hand here; collected/listed/leased/pledged follow from contracts,
@@ -193,7 +210,7 @@ def right_end(request, pk):
 
 
 class RegistrationListView(ObjectListView):
-    template_name = "tmcs/object_list.html"
+    template_name = "resources/object_list.html"
     title = gettext_lazy("确权登记")
     filterset_class = RegistrationFilter
     export_name = "registrations"
@@ -283,3 +300,135 @@ def registration_certificate(request, pk):
     response = HttpResponse(render_certificate_pdf(registration), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="certificate-{registration.asset.code}.pdf"'
     return response
+
+
+# --- idle-asset listings (闲置资产挂出) ----------------------------------------------------------
+
+
+class ListingListView(ObjectListView):
+    template_name = "resources/object_list.html"
+    title = gettext_lazy("闲置资产挂出")
+    filterset_class = ListingFilter
+    export_name = "idle-asset-listings"
+    default_sort = ("-created_at",)
+    columns = [
+        Column(gettext_lazy("标题"), "title", sort="title", link=True),
+        Column(gettext_lazy("村集体"), "collective.name", sort="collective__name"),
+        Column(gettext_lazy("资源类型"), "resource_type.name"),
+        Column(gettext_lazy("意向方式"), "get_expected_use_display", sort="expected_use"),
+        Column(gettext_lazy("期望价格（元）"), "expected_price", sort="expected_price"),
+        Column(gettext_lazy("提交时间"), "created_at", sort="created_at"),
+        Column(gettext_lazy("状态"), "get_status_display", sort="status"),
+    ]
+
+    def get_queryset(self):
+        return listings_for(self.request.user)
+
+    def get_create_url(self):
+        is_clerk = any(m.role == "village_clerk" for m in self.request.user.active_memberships)
+        return reverse("resources:listing-create") if is_clerk else None
+
+
+def listing_create(request):
+    form = ListingForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        listing = run_service(
+            request,
+            lambda: listing_services.create_listing(actor=request.user, **data),
+            success=_("已挂出，等待合作社审核。"),
+        )
+        if listing:
+            return redirect(listing)
+    return render(
+        request,
+        "resources/listing_form.html",
+        {"form": form, "title": _("挂出闲置资产")},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def listing_detail(request, pk):
+    listing = get_object_or_404(listings_for(request.user), pk=pk)
+    may_review = can(request.user, Capability.MANAGE_REGISTRY, division=listing.collective.division)
+    is_owner = any(m.organization_id == listing.collective_id for m in request.user.active_memberships)
+    initial = {
+        f: getattr(listing, f)
+        for f in (
+            "resource_type",
+            "title",
+            "description",
+            "location",
+            "area_estimate_m2",
+            "expected_use",
+            "expected_price",
+            "price_note",
+        )
+    }
+    return render(
+        request,
+        "resources/listing_detail.html",
+        {
+            "listing": listing,
+            "photos": listing.photos.all(),
+            "may_review": may_review and listing.status in ("submitted",),
+            "may_resubmit": is_owner and listing.status == "info_requested",
+            "resubmit_form": ListingForm(initial=initial),
+            "accept_form": AcceptListingForm(
+                assets=assets_for(request.user).filter(division=listing.collective.division)
+            ),
+        },
+    )
+
+
+@require_POST
+def listing_action(request, pk, action):
+    listing = get_object_or_404(listings_for(request.user), pk=pk)
+    note = request.POST.get("note", "")
+    if action == "request-info":
+        run_service(
+            request,
+            lambda: listing_services.request_information(actor=request.user, listing=listing, note=note),
+            success=_("已请村集体补充材料。"),
+        )
+    elif action == "decline":
+        run_service(
+            request,
+            lambda: listing_services.decline_listing(actor=request.user, listing=listing, note=note),
+            success=_("已回复不予收储。"),
+        )
+    elif action == "accept":
+        form = AcceptListingForm(
+            request.POST, assets=assets_for(request.user).filter(division=listing.collective.division)
+        )
+        if form.is_valid():
+            run_service(
+                request,
+                lambda: listing_services.accept_listing(
+                    actor=request.user, listing=listing, **form.cleaned_data
+                ),
+                success=_("已纳入资源池。"),
+            )
+        else:
+            messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    elif action == "resubmit":
+        form = ListingForm(request.POST, request.FILES)
+        if form.is_valid():
+            run_service(
+                request,
+                lambda: listing_services.resubmit_listing(
+                    actor=request.user, listing=listing, **form.cleaned_data
+                ),
+                success=_("已补充材料并重新提交。"),
+            )
+        else:
+            messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        raise Http404
+    return redirect(listing)
+
+
+def listing_photo(request, pk):
+    """Photos are private media: served only to those who may see the listing."""
+    photo = get_object_or_404(ListingPhoto.objects.filter(listing__in=listings_for(request.user)), pk=pk)
+    return FileResponse(photo.image.open("rb"))

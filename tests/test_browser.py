@@ -195,3 +195,30 @@ def test_registration_notice_certificate_and_verification(browser, live_server, 
         check=True,
     )
     assert (SCREENSHOTS / "certificate.png").exists()
+
+
+def test_village_clerk_follows_a_listing(browser, live_server, demo_region):
+    from resources.demo import load_demo_assets
+
+    load_demo_assets()
+    _login(browser, live_server, "village_clerk")
+    browser.get(f"{live_server.url}/resources/listings/")
+    browser.find_element(By.LINK_TEXT, "示范村闲置老粮仓（演示）").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".listing-status").text == "待审核"
+    browser.save_screenshot(str(SCREENSHOTS / "listing-detail.png"))
+    _login_as_staff_and_review(browser, live_server)
+
+
+def _login_as_staff_and_review(browser, live_server):
+    from resources.models import IdleAssetListing
+
+    listing = IdleAssetListing.objects.get(title="示范村闲置老粮仓（演示）")
+    browser.delete_all_cookies()
+    _login(browser, live_server, "coop_staff")
+    browser.get(f"{live_server.url}{listing.get_absolute_url()}")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/request-info/'] textarea").send_keys(
+        "请补充房屋安全鉴定报告"
+    )
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/request-info/'] button").click()
+    assert browser.find_element(By.CSS_SELECTOR, ".listing-status").text == "待补充材料"
+    browser.save_screenshot(str(SCREENSHOTS / "listing-review.png"))
