@@ -156,6 +156,44 @@ def main():
         f"mean: service {statistics.mean(service_times) * 1000:.2f} ms, raw {statistics.mean(raw_times) * 1000:.2f} ms;"
         f" assets now {Asset.objects.count():,}"
     )
+    bench_tiles(staff, columns, args.samples)
+
+
+def tile_of(lon, lat, z):
+    import math
+
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def bench_tiles(user, columns, samples):
+    """Zoom-15 tiles over the synthetic grid: the scoped tile of resources.tiles against the same
+    ST_AsMVT query with no scope subquery."""
+    import random
+
+    from django.db import connection
+
+    from resources import tiles
+
+    rng = random.Random(7)
+    span = columns * CELL
+    coords = [tile_of(119.0 + rng.random() * span, 27.5 + rng.random() * span, 15) for _ in range(samples)]
+    raw_sql = tiles._HEAD + "SELECT id FROM resources_asset" + tiles._TAIL
+    scoped, raw, sizes = [], [], []
+    with connection.cursor() as cursor:
+        for x, y in coords:
+            t0 = time.perf_counter()
+            sizes.append(len(tiles.tile_for(user, 15, x, y)))
+            scoped.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            cursor.execute(raw_sql, [15, x, y])
+            cursor.fetchone()
+            raw.append(time.perf_counter() - t0)
+    for p in (50, 99):
+        print(
+            f"tile z15 p{p}: scoped {percentile(scoped, p) * 1000:7.2f} ms   raw SQL {percentile(raw, p) * 1000:7.2f} ms"
+            f"   ratio {percentile(scoped, p) / percentile(raw, p):5.1f}x   (median tile {statistics.median(sizes):,.0f} B)"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ app_name = "resources"
 urlpatterns = [
     path("", views.index, name="index"),
     path("map.geojson", views.asset_map, name="asset-map"),
+    path("tiles/<int:z>/<int:x>/<int:y>.mvt", views.asset_tile, name="asset-tile"),
     path("assets/new/", views.asset_create, name="asset-create"),
     path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),
     path("assets/<int:pk>/transition/", views.asset_transition, name="asset-transition"),

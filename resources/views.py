@@ -19,7 +19,7 @@ from tmcs.web import run_service
 
 from . import listings as listing_services
 from . import registration as registration_services
-from . import services
+from . import services, tiles
 from .certificates import render_certificate_pdf
 from .filters import AssetFilter, ListingFilter, RegistrationFilter
 from .forms import (
@@ -432,3 +432,13 @@ def listing_photo(request, pk):
     """Photos are private media: served only to those who may see the listing."""
     photo = get_object_or_404(ListingPhoto.objects.filter(listing__in=listings_for(request.user)), pk=pk)
     return FileResponse(photo.image.open("rb"))
+
+
+def asset_tile(request, z, x, y):
+    """Vector tile (MVT) of the visible assets; cached privately by the browser for a minute."""
+    tile = tiles.tile_for(request.user, z, x, y)
+    if tile is None:
+        raise Http404
+    response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
