@@ -95,6 +95,22 @@ def load_demo_assets():
                 start=datetime.date(2020, 1, 1),
                 source_document="集体林权证（演示）",
             )
+            # Re-surveys of the stand's area (亩, the type's unit) and its quality grade.
+            for year, mu, grade in (
+                (2021, "258.90", "II"),
+                (2022, "259.40", "II"),
+                (2023, "260.10", "I"),
+                (2024, "260.50", "I"),
+                (2025, "260.53", "I"),
+            ):
+                services.record_observation(
+                    actor=staff,
+                    asset=asset,
+                    observed_on=datetime.date(year, 9, 30),
+                    quantity=mu,
+                    quality_grade=grade,
+                    source="森林资源二类调查（演示）",
+                )
             services.grant_right(
                 actor=staff,
                 asset=asset,

@@ -154,3 +154,13 @@ class AcceptListingForm(Form):
         self.fields["existing_asset"].queryset = assets
 
     clean_attributes = AssetForm.clean_attributes
+
+
+class ObservationForm(Form):
+    observed_on = forms.DateField(label=_("监测日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    quantity = forms.DecimalField(
+        label=_("数量"), required=False, min_value=0, max_digits=18, decimal_places=4
+    )
+    quality_grade = forms.CharField(label=_("质量等级"), required=False, max_length=20)
+    source = forms.CharField(label=_("数据来源"), max_length=100)
+    note = forms.CharField(label=_("说明"), required=False, max_length=500)

@@ -489,3 +489,38 @@ class ListingPhoto(models.Model):
         verbose_name = _("照片")
         verbose_name_plural = _("照片")
         ordering = ["pk"]
+
+
+@pghistory.track()
+class AssetObservation(models.Model):
+    """动态监测: a dated measurement of an asset (stock, water quality, condition…). The asset's
+    status and rights over time come from the ledger's history, not from here."""
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("资源资产"), on_delete=models.PROTECT, related_name="observations"
+    )
+    observed_on = models.DateField(_("监测日期"))
+    quantity = models.DecimalField(_("数量"), max_digits=18, decimal_places=4, null=True, blank=True)
+    quality_grade = models.CharField(_("质量等级"), max_length=20, blank=True)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    source = models.CharField(
+        _("数据来源"), max_length=100, help_text=_("如“林业部门二类调查”“遥感解译”“实地核查”")
+    )
+    recorded_by = models.ForeignKey(
+        User, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("监测记录")
+        verbose_name_plural = _("监测记录")
+        ordering = ["asset", "observed_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset", "observed_on", "source"], name="one_observation_per_day_and_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) | Q(quantity__isnull=True),
+                name="observation_quantity_not_negative",
+            ),
+        ]

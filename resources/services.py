@@ -537,3 +537,48 @@ def release_restriction(*, actor, restriction, reason):
         )
         restriction.save(update_fields=["status", "ended_at", "end_reason"])
     return restriction
+
+
+# --- monitoring -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_observation(*, actor, asset, observed_on, source, quantity=None, quality_grade="", note=""):
+    """Record one dated measurement. The asset row keeps its registered quantity; the monitoring view
+    reads the series (nothing is copied, so the two can never disagree)."""
+    from .models import AssetObservation
+
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    errors = {}
+    if not isinstance(observed_on, date) or observed_on > timezone.localdate():
+        errors["observed_on"] = [_("监测日期无效或晚于今天。")]
+    source = (source or "").strip()
+    if not source:
+        errors["source"] = [_("请填写数据来源。")]
+    if quantity is not None:
+        quantity = Decimal(str(quantity))
+        if quantity < 0:
+            errors["quantity"] = [_("数量不能为负。")]
+    if quantity is None and not (quality_grade or "").strip():
+        errors["quantity"] = [_("数量和质量等级至少填写一项。")]
+    if errors:
+        raise DomainError(_("提交的数据有误，请检查各字段。"), code="invalid", fields=errors)
+    try:
+        with transaction.atomic(), audit_context(user=actor, reason="record observation"):
+            observation = AssetObservation.objects.create(
+                asset=asset,
+                observed_on=observed_on,
+                source=source,
+                quantity=quantity,
+                quality_grade=(quality_grade or "").strip(),
+                note=(note or "").strip(),
+                recorded_by=actor,
+            )
+    except IntegrityError:
+        raise ConflictError(
+            _("该来源在这一天已有监测记录。"),
+            code="duplicate",
+            fields={"observed_on": [_("重复的监测记录。")]},
+        ) from None
+    return observation

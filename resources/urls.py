@@ -13,6 +13,7 @@ urlpatterns = [
     path("assets/<int:pk>/transition/", views.asset_transition, name="asset-transition"),
     path("assets/<int:pk>/rights/", views.right_create, name="right-create"),
     path("rights/<int:pk>/end/", views.right_end, name="right-end"),
+    path("assets/<int:pk>/observations/", views.observation_create, name="observation-create"),
     path("assets/<int:pk>/register/", views.registration_submit, name="registration-submit"),
     path("registrations/", views.RegistrationListView.as_view(), name="registration-list"),
     path("registrations/<int:pk>/", views.registration_detail, name="registration-detail"),

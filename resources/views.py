@@ -27,6 +27,7 @@ from .forms import (
     AssetForm,
     EndRightForm,
     ListingForm,
+    ObservationForm,
     RightForm,
     TransitionForm,
     holder_choices,
@@ -156,6 +157,13 @@ def asset_detail(request, pk):
         and asset.status in (AssetStatus.DRAFT, AssetStatus.UNDER_REVIEW)
         and not asset.registrations.filter(status__in=["submitted", "in_public_notice"]).exists(),
         "attribute_titles": (asset.resource_type.attribute_schema or {}).get("properties", {}),
+        "observations": list(asset.observations.select_related("recorded_by").order_by("observed_on", "pk")),
+        "observation_series": [
+            [o.observed_on.isoformat(), float(o.quantity)]
+            for o in asset.observations.order_by("observed_on", "pk")
+            if o.quantity is not None
+        ],
+        "observation_form": ObservationForm() if may_register else None,
     }
     return render(request, "resources/asset_detail.html", context)
 
@@ -442,3 +450,18 @@ def asset_tile(request, z, x, y):
     response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = "private, max-age=60"
     return response
+
+
+@require_POST
+def observation_create(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = ObservationForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.record_observation(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("监测记录已保存。"),
+        )
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect(asset)

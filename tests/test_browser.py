@@ -166,6 +166,11 @@ def test_registry_map_and_asset_page(browser, live_server, demo_region):
     assert "亩" in browser.find_element(By.ID, "asset-area").text
     assert len(browser.find_elements(By.CSS_SELECTOR, "table.rights-table tbody tr")) == 2
     browser.save_screenshot(str(SCREENSHOTS / "asset-detail.png"))
+    chart = browser.find_element(By.ID, "observation-chart")
+    browser.execute_script("arguments[0].scrollIntoView()", chart)
+    assert chart.get_attribute("data-points") == "5"  # ECharts drew the five demo surveys
+    assert chart.find_element(By.TAG_NAME, "canvas")
+    chart.screenshot(str(SCREENSHOTS / "asset-monitoring.png"))
 
 
 def test_registration_notice_certificate_and_verification(browser, live_server, demo_region, tmp_path):
