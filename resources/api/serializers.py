@@ -78,3 +78,26 @@ class RestrictionSerializer(serializers.ModelSerializer):
             "ended_at",
             "end_reason",
         ]
+
+
+class HistoryEventSerializer(serializers.Serializer):
+    """One change of the asset, a right or a restriction: what, when, by whom, why, before → after."""
+
+    at = serializers.DateTimeField(source="pgh_created_at")
+    record = serializers.SerializerMethodField()
+    record_id = serializers.CharField(source="pgh_obj_id")
+    action = serializers.CharField(source="pgh_label")
+    username = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+    changes = serializers.JSONField(source="pgh_diff", allow_null=True)
+
+    def get_record(self, event) -> str:
+        return {"resources.AssetEvent": "asset", "resources.RightEvent": "right"}.get(
+            event.pgh_model, "restriction"
+        )
+
+    def get_username(self, event) -> str | None:
+        return (event.pgh_context or {}).get("username")
+
+    def get_reason(self, event) -> str | None:
+        return (event.pgh_context or {}).get("reason")

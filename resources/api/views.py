@@ -1,11 +1,12 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from resources.filters import AssetFilter
-from resources.selectors import assets_for, restrictions_of, rights_of
+from resources.selectors import assets_for, history_of, restrictions_of, rights_of
 
-from .serializers import AssetSerializer, RestrictionSerializer, RightSerializer
+from .serializers import AssetSerializer, HistoryEventSerializer, RestrictionSerializer, RightSerializer
 
 
 class AssetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -24,3 +25,9 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True)
     def restrictions(self, request, pk=None):
         return Response(RestrictionSerializer(restrictions_of(self.get_object()), many=True).data)
+
+    @extend_schema(responses=HistoryEventSerializer(many=True), summary="资源、权利与限制的变更记录")
+    @action(detail=True)
+    def history(self, request, pk=None):
+        events = history_of(self.get_object())[:500]
+        return Response(HistoryEventSerializer(events, many=True).data)

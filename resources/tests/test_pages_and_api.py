@@ -137,3 +137,14 @@ def test_map_json_is_valid_for_leaflet(client, county_staff, demo_assets):
     assert data["type"] == "FeatureCollection" and data["truncated"] is False
     assert len(data["features"]) == 3
     assert client.get("/resources/map.geojson?status=planet").json()["features"] == []
+
+
+def test_api_history_of_an_asset(county_staff, demo_assets):
+    forest = Asset.objects.get(name="示范村后山杉木林（演示）")
+    api = APIClient()
+    api.force_authenticate(county_staff)
+    events = api.get(f"/api/v1/resources/assets/{forest.pk}/history/").json()
+    assert {e["record"] for e in events} == {"asset", "right", "restriction"}
+    registered = next(e for e in events if e["record"] == "asset" and e["changes"] and "status" in e["changes"]
+                      and e["changes"]["status"][1] == "registered")
+    assert registered["reason"] == "公示期满，自动登记" and registered["username"] == "coop_staff"
