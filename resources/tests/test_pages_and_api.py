@@ -145,6 +145,12 @@ def test_api_history_of_an_asset(county_staff, demo_assets):
     api.force_authenticate(county_staff)
     events = api.get(f"/api/v1/resources/assets/{forest.pk}/history/").json()
     assert {e["record"] for e in events} == {"asset", "right", "restriction"}
-    registered = next(e for e in events if e["record"] == "asset" and e["changes"] and "status" in e["changes"]
-                      and e["changes"]["status"][1] == "registered")
+    registered = next(
+        e
+        for e in events
+        if e["record"] == "asset"
+        and e["changes"]
+        and "status" in e["changes"]
+        and e["changes"]["status"][1] == "registered"
+    )
     assert registered["reason"] == "公示期满，自动登记" and registered["username"] == "coop_staff"
