@@ -143,6 +143,9 @@ def asset_detail(request, pk):
         and status in MANUAL_STATUSES
         and (may_register or (may_draft and status == AssetStatus.UNDER_REVIEW))
     ]
+    # Read once, then derive what the page shows from them.
+    registrations = list(asset.registrations.order_by("-submitted_at"))
+    observations = list(asset.observations.select_related("recorded_by").order_by("observed_on", "pk"))
     context = {
         "asset": asset,
         "rights": rights_of(asset),
@@ -152,16 +155,17 @@ def asset_detail(request, pk):
         "may_register": may_register,
         "right_form": RightForm(parties=holder_choices(request.user)) if may_register else None,
         "end_form": EndRightForm(),
-        "registrations": asset.registrations.order_by("-submitted_at"),
+        "registrations": registrations,
         "may_apply": may_draft
         and asset.status in (AssetStatus.DRAFT, AssetStatus.UNDER_REVIEW)
-        and not asset.registrations.filter(status__in=["submitted", "in_public_notice"]).exists(),
+        and not any(
+            r.status in (RegistrationStatus.SUBMITTED, RegistrationStatus.IN_PUBLIC_NOTICE)
+            for r in registrations
+        ),
         "attribute_titles": (asset.resource_type.attribute_schema or {}).get("properties", {}),
-        "observations": list(asset.observations.select_related("recorded_by").order_by("observed_on", "pk")),
+        "observations": observations,
         "observation_series": [
-            [o.observed_on.isoformat(), float(o.quantity)]
-            for o in asset.observations.order_by("observed_on", "pk")
-            if o.quantity is not None
+            [o.observed_on.isoformat(), float(o.quantity)] for o in observations if o.quantity is not None
         ],
         "observation_form": ObservationForm() if may_register else None,
     }
