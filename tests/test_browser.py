@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -159,7 +160,7 @@ def test_registry_map_and_asset_page(browser, live_server, demo_region):
     WebDriverWait(browser, 15).until(
         lambda d: d.find_element(By.ID, "asset-map").get_attribute("data-features") == "3"
     )
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#asset-map path.leaflet-interactive")) == 3
+    assert browser.find_elements(By.CSS_SELECTOR, "#asset-map canvas.leaflet-tile-loaded")  # vector tiles
     browser.save_screenshot(str(SCREENSHOTS / "asset-list-map.png"))
     forest = Asset.objects.get(name="示范村后山杉木林（演示）")
     browser.get(f"{live_server.url}/resources/assets/{forest.pk}/")
@@ -171,6 +172,61 @@ def test_registry_map_and_asset_page(browser, live_server, demo_region):
     assert chart.get_attribute("data-points") == "5"  # ECharts drew the five demo surveys
     assert chart.find_element(By.TAG_NAME, "canvas")
     chart.screenshot(str(SCREENSHOTS / "asset-monitoring.png"))
+
+
+def test_asset_map_draws_vector_tiles_and_opens_a_popup_on_a_parcel(browser, live_server, demo_region):
+    """The list's map paints the PostGIS vector tiles (no GeoJSON), filtered like the list, and a
+    click on a parcel finds it in the decoded tile."""
+    from resources.demo import load_demo_assets
+    from resources.models import Asset
+
+    load_demo_assets()
+    forest = Asset.objects.get(name="示范村后山杉木林（演示）")
+    _login(browser, live_server, "coop_staff")
+    browser.get(f"{live_server.url}/resources/")
+    element = browser.find_element(By.ID, "asset-map")
+    WebDriverWait(browser, 15).until(lambda d: int(element.get_attribute("data-features") or 0) >= 3)
+    assert int(element.get_attribute("data-tiles-loaded")) >= 1
+    assert element.get_attribute("data-min-zoom") == "0"  # three parcels: drawn at any zoom
+    requested = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((entry) => entry.name)"
+    )
+    assert any(".mvt" in name for name in requested)
+    assert not any("map.geojson" in name for name in requested)
+    # Parcels are painted in their status colour: the registered forest's centre is green-tinted.
+    centroid = forest.geometry.centroid
+    x, y = browser.execute_script(
+        "const p = arguments[0]._tmcsMap.latLngToContainerPoint([arguments[1], arguments[2]]);"
+        "return [p.x, p.y];",
+        element,
+        centroid.y,
+        centroid.x,
+    )
+    ActionChains(browser).move_to_element_with_offset(
+        element, int(x - element.size["width"] / 2), int(y - element.size["height"] / 2)
+    ).click().perform()
+    popup = WebDriverWait(browser, 5).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#asset-map .leaflet-popup-content"))
+    )
+    link = popup.find_element(By.TAG_NAME, "a")
+    assert link.text == forest.code
+    assert link.get_attribute("href").endswith(f"/resources/assets/{forest.pk}/")
+    assert "林地 · 已登记" in popup.text
+    browser.execute_script("arguments[0].scrollIntoView()", element)
+    browser.save_screenshot(str(SCREENSHOTS / "asset-map-tiles.png"))
+
+    # The list's filter travels to the tiles: only the farmland is under review or in notice.
+    status = Asset.objects.get(name="示范村东畈耕地（演示）").status
+    browser.get(f"{live_server.url}/resources/?status={status}")
+    element = browser.find_element(By.ID, "asset-map")
+    WebDriverWait(browser, 15).until(lambda d: element.get_attribute("data-tiles-loaded") not in (None, "0"))
+    assert element.get_attribute("data-features") == "1" and element.get_attribute("data-assets") == "1"
+    assert f"status={status}" in element.get_attribute("data-tile-url")
+    assert (
+        browser.find_element(By.ID, "asset-geojson-export")
+        .get_attribute("href")
+        .endswith(f"/resources/map.geojson?status={status}")
+    )
 
 
 def test_registration_notice_certificate_and_verification(browser, live_server, demo_region, tmp_path):
