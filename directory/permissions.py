@@ -25,6 +25,15 @@ class Capability(StrEnum):
     # resources
     DRAFT_ASSETS = "draft_assets"  # record assets as drafts and submit them for review
     MANAGE_REGISTRY = "manage_registry"  # review assets, record and end rights and restrictions
+    # add and edit types of the eco-product catalog (生态产品目录); the catalog is platform-wide,
+    # so only the city cooperative's administrators hold it
+    MANAGE_CATALOG = "manage_catalog"
+    # valuation: parameter sets are platform-wide (city admins); inputs, runs and their adoption
+    # belong to the county/township staff of the division (adoption by a second person)
+    MANAGE_VALUATION = "manage_valuation"
+    MANAGE_VALUATION_INPUTS = "manage_valuation_inputs"
+    RUN_VALUATION = "run_valuation"
+    ACCEPT_VALUATION = "accept_valuation"
 
 
 C = Capability
@@ -39,6 +48,9 @@ ROLE_CAPABILITIES = {
             C.GRANT_PERSON_ACCESS,
             C.DRAFT_ASSETS,
             C.MANAGE_REGISTRY,
+            C.MANAGE_VALUATION_INPUTS,
+            C.RUN_VALUATION,
+            C.ACCEPT_VALUATION,
         }
     ),
     Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS}),

@@ -2,8 +2,40 @@
 
 Each type declares its unit, whether it needs a geometry, which types it may not overlap in space,
 the JSON Schema of its attributes, and the GEP indicator keys it contributes to (the valuation
-engine reads these keys). Staff can add types and edit schemas in the admin.
+engine reads these keys). Catalog managers add types and edit them on the catalog pages
+(resources.catalog_services).
 """
+
+from django.utils.translation import gettext_lazy as _
+
+# The GEP indicator keys a resource type may name (domain/gep-methods.md §3). The valuation
+# engine's indicators use the same keys; a key outside this table is refused by the catalog service.
+# key: (category, label)
+GEP_INDICATORS = {
+    # 物质产品
+    "agricultural_products": ("material", _("农业产品")),
+    "timber": ("material", _("林业产品（木材）")),
+    "livestock_products": ("material", _("畜牧业产品")),
+    "fishery_products": ("material", _("渔业产品")),
+    "water_supply": ("material", _("水资源")),
+    "hydropower": ("material", _("水电")),
+    # 调节服务
+    "water_conservation": ("regulating", _("水源涵养")),
+    "soil_retention": ("regulating", _("土壤保持")),
+    "wind_sand_fixation": ("regulating", _("防风固沙")),
+    "flood_regulation": ("regulating", _("洪水调蓄")),
+    "air_purification": ("regulating", _("空气净化")),
+    "water_purification": ("regulating", _("水质净化")),
+    "carbon_sequestration": ("regulating", _("固碳")),
+    "oxygen_release": ("regulating", _("释氧")),
+    "climate_regulation": ("regulating", _("气候调节")),
+    "pest_control": ("regulating", _("病虫害控制")),
+    "negative_ions": ("regulating", _("负氧离子")),
+    # 文化服务
+    "landscape_recreation": ("cultural", _("休闲旅游/景观游憩")),
+    "landscape_premium": ("cultural", _("景观价值")),
+    "cultural_heritage": ("cultural", _("文化遗产")),
+}
 
 _INT = {"type": "integer", "minimum": 0}
 _NUM = {"type": "number", "minimum": 0}

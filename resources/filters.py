@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from directory.filters import WithinDivisionFilter, visible_division_choices
-from tmcs.filters import FilterSet
+from tmcs.filters import FilterSet, YesNoFilter
 
 from .models import (
     Asset,
@@ -12,6 +12,7 @@ from .models import (
     ListingStatus,
     Registration,
     RegistrationStatus,
+    ResourceFamily,
     ResourceType,
 )
 
@@ -57,3 +58,18 @@ class ListingFilter(FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(title__icontains=value) | Q(collective__name__icontains=value))
+
+
+class ResourceTypeFilter(FilterSet):
+    q = django_filters.CharFilter(label=_("编码或名称"), method="search")
+    family = django_filters.ChoiceFilter(label=_("类别"), choices=ResourceFamily.choices)
+    geometry_required = YesNoFilter(label=_("须有空间范围"))
+    is_active = YesNoFilter(label=_("启用"))
+
+    class Meta:
+        model = ResourceType
+        fields = ["q", "family", "geometry_required", "is_active"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))

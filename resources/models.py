@@ -47,8 +47,10 @@ class ResourceFamily(models.TextChoices):
     WATER_RIGHT = "water_right", _("水权")
 
 
+@pghistory.track()
 class ResourceType(models.Model):
-    """An entry of the eco-product catalog (生态产品目录). Staff can add types."""
+    """An entry of the eco-product catalog (生态产品目录). Written only through
+    resources.catalog_services, which keep every asset of the type valid against it."""
 
     code = models.SlugField(_("编码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50, unique=True)
@@ -71,6 +73,63 @@ class ResourceType(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("resources:catalog-detail", args=[self.pk])
+
+    @property
+    def gep_indicators_display(self):
+        return ", ".join(self.gep_indicators)
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("导入中")
+    FAILED = "failed", _("未导入（有错误）")
+    SUCCEEDED = "succeeded", _("已导入")
+
+
+class ImportBatch(models.Model):
+    """One uploaded import file and its outcome: all rows written, or none and a row-by-row report."""
+
+    original_name = models.CharField(_("文件名"), max_length=200)
+    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    format = models.CharField(_("格式"), max_length=20, blank=True)
+    srid = models.PositiveIntegerField(_("默认坐标系（EPSG）"), default=4490)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    asset_count = models.PositiveIntegerField(_("导入资源数"), default=0)
+    errors = models.JSONField(_("错误报告"), default=list, blank=True)
+    organization = models.ForeignKey(
+        "directory.Organization",
+        verbose_name=_("所属机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(User, verbose_name=_("导入人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.pk} {self.original_name}"
+
+    def get_absolute_url(self):
+        return reverse("resources:import-detail", args=[self.pk])
+
+    @property
+    def is_done(self):
+        return self.status in (ImportStatus.FAILED, ImportStatus.SUCCEEDED)
 
 
 class AssetStatus(models.TextChoices):
@@ -135,6 +194,16 @@ class Asset(models.Model):
     status = models.CharField(
         _("状态"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.DRAFT
     )
+    # The parcel's number in the survey or file it came from (调查图斑号); unique within a division.
+    source_ref = models.CharField(_("图斑编号"), max_length=60, blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        verbose_name=_("导入批次"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assets",
+    )
     created_by = models.ForeignKey(User, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -144,6 +213,13 @@ class Asset(models.Model):
         verbose_name_plural = _("资源资产")
         ordering = ["code"]
         indexes = [models.Index(fields=["division", "status"], name="asset_division_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division", "source_ref"],
+                condition=~Q(source_ref=""),
+                name="asset_source_ref_unique_in_division",
+            )
+        ]
 
     def __str__(self):
         return f"{self.code} {self.name}"
@@ -279,6 +355,8 @@ class Restriction(models.Model):
     )
     period = DateRangeField(_("期限"))
     source_document = models.CharField(_("依据文件"), max_length=200)
+    # Why it was set, where the document alone does not say (e.g. what a dispute freeze is about).
+    reason = models.CharField(_("设立事由"), max_length=500, blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=RightStatus.choices, default=RightStatus.ACTIVE
     )
@@ -524,3 +602,56 @@ class AssetObservation(models.Model):
                 name="observation_quantity_not_negative",
             ),
         ]
+
+
+class DocumentKind(models.TextChoices):
+    PHOTO = "photo", _("照片")
+    SURVEY = "survey", _("测绘图")
+    CONTRACT = "contract", _("合同")
+    CERTIFICATE_SCAN = "certificate_scan", _("权证扫描件")
+    OTHER = "other", _("其他")
+
+
+def asset_document_path(instance, filename):
+    """Private media under a random name: the title is kept in the row, not in the path."""
+    import uuid
+    from pathlib import PurePath
+
+    return f"assets/{instance.asset_id}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class AssetDocument(models.Model):
+    """A photo or document of an asset (survey map, contract, certificate scan). Evidence: once the
+    asset is registered it is never removed; before that its uploader may remove it."""
+
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("资源资产"), on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField(_("资料类型"), max_length=20, choices=DocumentKind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    file = models.FileField(_("文件"), upload_to=asset_document_path, max_length=200)
+    thumbnail = models.FileField(_("缩略图"), upload_to=asset_document_path, max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        User, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("资源资料")
+        verbose_name_plural = _("资源资料")
+        ordering = ["asset", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "sha256"], name="one_copy_of_a_document_per_asset"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="asset_document_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.asset.code} {self.title}"
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")

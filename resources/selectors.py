@@ -10,7 +10,7 @@ from django.db.models import Q
 from directory.permissions import Capability, is_division_scoped, memberships_with
 from directory.selectors import reach_prefixes
 
-from .models import Asset, Restriction, RestrictionKind, Right, RightStatus
+from .models import Asset, ImportBatch, Restriction, RestrictionKind, Right, RightStatus
 
 
 def assets_for(user):
@@ -67,3 +67,34 @@ def listings_for(user):
     for prefix in reach_prefixes(user):
         q |= Q(collective__division__code__startswith=prefix)
     return IdleAssetListing.objects.filter(q).select_related("collective__division", "resource_type", "asset")
+
+
+def import_batches_for(user):
+    """Import batches of the user and of colleagues in the same organizations."""
+    if user.is_superuser:
+        return ImportBatch.objects.all()
+    organizations = [m.organization_id for m in user.active_memberships]
+    return ImportBatch.objects.filter(Q(created_by=user) | Q(organization_id__in=organizations))
+
+
+def catalog_for(user):
+    """The eco-product catalog, for people who work on the registry by division (cooperative staff,
+    village clerks, auditors; not banks), each type with the number of its assets they can see."""
+    from django.db.models import Count
+
+    from .models import ResourceType
+
+    prefixes = reach_prefixes(user)
+    if not prefixes:
+        return ResourceType.objects.none()
+    visible = Q(pk__in=[])
+    for prefix in prefixes:
+        visible |= Q(assets__division__code__startswith=prefix)
+    return ResourceType.objects.annotate(asset_count=Count("assets", filter=visible))
+
+
+def documents_for(user):
+    """Photos and documents of the assets the user may see."""
+    from .models import AssetDocument
+
+    return AssetDocument.objects.filter(asset__in=assets_for(user))

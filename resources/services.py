@@ -2,6 +2,7 @@
 locked in the fixed order asset → right → restriction; history is written by pghistory triggers
 and tagged through tmcs.audit."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,7 +27,10 @@ from .models import (
     EXCLUSIVE_RIGHT_KINDS,
     SPATIALLY_ACTIVE_STATUSES,
     Asset,
+    AssetDocument,
     AssetStatus,
+    DocumentKind,
+    ResourceType,
     Restriction,
     RestrictionKind,
     Right,
@@ -129,6 +133,7 @@ def create_asset(
 ):
     """Record an asset as a draft (overlaps are checked when it is submitted)."""
     _require(actor, Capability.DRAFT_ASSETS, division)
+    resource_type = _type_for_share(resource_type)
     name = (name or "").strip()
     if not name:
         raise DomainError(_("请填写资源名称。"), code="invalid", fields={"name": [_("请填写资源名称。")]})
@@ -166,6 +171,14 @@ def create_asset(
             created_by=actor,
         )
     return asset
+
+
+def _type_for_share(resource_type):
+    """The type re-read FOR SHARE: a catalog edit (which locks it FOR UPDATE and checks every asset
+    against the new schema) then waits for this asset, or this asset sees the edited type."""
+    return ResourceType.objects.raw(
+        "SELECT * FROM resources_resourcetype WHERE id = %s FOR SHARE", [resource_type.pk]
+    )[0]
 
 
 def area_in_square_metres(shape):
@@ -327,6 +340,7 @@ def grant_right(
     period = parse_period(start, end)
     if asset.status == AssetStatus.RETIRED:
         raise ConflictError(_("资源已注销，不能登记权利。"))
+    _refuse_if_frozen(asset)
     source_document = (source_document or "").strip()
     if not source_document:
         raise DomainError(
@@ -432,16 +446,68 @@ def supersede_right(*, actor, right, reason, **new):
 
 # --- restrictions ---------------------------------------------------------------------------
 
+# While one of these is active on an asset, no right, lease or pledge is recorded on it: a notice
+# freeze covers the 公示 of a registration (set and lifted by resources.registration), a dispute
+# freeze a dispute over the asset (set by freeze_for_dispute, lifted by release_restriction).
+FREEZE_KINDS = (RestrictionKind.NOTICE_FREEZE, RestrictionKind.DISPUTE_FREEZE)
+
+
+def active_freeze(asset):
+    return (
+        Restriction.objects.filter(asset=asset, kind__in=FREEZE_KINDS, status=RightStatus.ACTIVE)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _refuse_if_frozen(asset):
+    """Call with the asset locked: freezes are set under the same lock, so none can slip in."""
+    freeze = active_freeze(asset)
+    if freeze is not None:
+        raise ConflictError(
+            _("资源处于%(freeze)s中（%(document)s，%(start)s 起），解除冻结前不能登记权利、租赁或抵质押。")
+            % {
+                "freeze": freeze.get_kind_display(),
+                "document": freeze.source_document,
+                "start": freeze.period.lower,
+            },
+            code="frozen",
+        )
+
+
+def _refuse_if_retired(asset):
+    if asset.status == AssetStatus.RETIRED:
+        raise ConflictError(_("资源已注销，不能设立权利限制。"), code="retired")
+
+
+def _required_text(value, field, message, max_length=200):
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(message, code="invalid", fields={field: [message]})
+    if len(value) > max_length:
+        too_long = _("不能超过 %(n)s 个字。") % {"n": max_length}
+        raise DomainError(too_long, code="invalid", fields={field: [too_long]})
+    return value
+
+
+def _require_holder(holder):
+    if holder is None:
+        raise DomainError(_("请选择权利人。"), code="invalid", fields={"holder": [_("请选择权利人。")]})
+
 
 @transaction.atomic
 def add_lease(*, actor, asset, holder, start, end, source_document):
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    _refuse_if_retired(asset)
+    _require_holder(holder)
     period = parse_period(start, end)
     if end is None:
         raise DomainError(
             _("租赁须有截止日期。"), code="invalid", fields={"period": [_("租赁须有截止日期。")]}
         )
+    source_document = _required_text(source_document, "source_document", _("请填写依据文件。"))
+    _refuse_if_frozen(asset)
     try:
         with transaction.atomic(), audit_context(user=actor, reason="lease"):
             return Restriction.objects.create(
@@ -477,14 +543,26 @@ def add_pledge(
     asset = Asset.objects.select_for_update().get(pk=right.asset_id)
     right = Right.objects.select_for_update().get(pk=right.pk)
     _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    _refuse_if_retired(asset)
+    if kind not in (RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE):
+        raise DomainError(_("请选择质押或抵押。"), code="invalid", fields={"kind": [_("请选择质押或抵押。")]})
     if right.status != RightStatus.ACTIVE:
         raise ConflictError(_("该权利已终止，不能设立抵质押。"))
     if right.kind not in PLEDGEABLE_RIGHT_KINDS:
         raise DomainError(
             _("“%(kind)s”不能设立抵质押。") % {"kind": right.get_kind_display()}, code="not_pledgeable"
         )
-    amount = Decimal(str(secured_amount))
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    _require_holder(holder)
+    rank = int(rank) if str(rank).strip().isdigit() else 0
+    if not 1 <= rank <= 99:
+        raise DomainError(
+            _("顺位须为 1 至 99 的整数。"), code="invalid", fields={"rank": [_("顺位须为 1 至 99 的整数。")]}
+        )
+    try:
+        amount = Decimal(str(secured_amount))
+    except ArithmeticError:
+        amount = Decimal(0)
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise DomainError(
             _("担保金额须为正数，最多两位小数（元）。"),
             code="invalid",
@@ -496,6 +574,8 @@ def add_pledge(
         raise DomainError(
             _("抵质押期限不能超出权利的有效期。"), code="invalid", fields={"period": [_("超出权利有效期。")]}
         )
+    source_document = _required_text(source_document, "source_document", _("请填写依据文件。"))
+    _refuse_if_frozen(asset)
     try:
         with transaction.atomic(), audit_context(user=actor, reason="pledge"):
             return Restriction.objects.create(
@@ -520,15 +600,40 @@ def add_pledge(
 
 
 @transaction.atomic
+def freeze_for_dispute(*, actor, asset, reason, source_document, start=None):
+    """争议冻结: from `start` until released, no right, lease or pledge is recorded on the asset."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    _refuse_if_retired(asset)
+    reason = _required_text(reason, "reason", _("请填写争议事由。"), max_length=500)
+    source_document = _required_text(source_document, "source_document", _("请填写依据文件。"))
+    start = timezone.localdate() if start is None else start
+    if isinstance(start, date) and start > timezone.localdate():
+        raise DomainError(
+            _("冻结的开始日期不能晚于今天。"), code="invalid", fields={"start": [_("开始日期不能晚于今天。")]}
+        )
+    period = parse_period(start)
+    with audit_context(user=actor, reason=f"dispute freeze: {reason}"):
+        return Restriction.objects.create(
+            asset=asset,
+            kind=RestrictionKind.DISPUTE_FREEZE,
+            period=period,
+            source_document=source_document,
+            reason=reason,
+            created_by=actor,
+        )
+
+
+@transaction.atomic
 def release_restriction(*, actor, restriction, reason):
     asset = Asset.objects.select_for_update().get(pk=restriction.asset_id)
     restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
     _require(actor, Capability.MANAGE_REGISTRY, asset.division)
     if restriction.status != RightStatus.ACTIVE:
         raise InvalidTransition(_("该限制已解除。"))
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("请填写解除原因。"), code="invalid", fields={"reason": [_("请填写解除原因。")]})
+    if restriction.kind == RestrictionKind.NOTICE_FREEZE:
+        raise ConflictError(_("公示冻结随公示期满或异议成立自动解除，不能手工解除。"), code="notice_freeze")
+    reason = _required_text(reason, "reason", _("请填写解除原因。"))
     with audit_context(user=actor, reason=f"release: {reason}"):
         restriction.status, restriction.ended_at, restriction.end_reason = (
             RightStatus.ENDED,
@@ -582,3 +687,152 @@ def record_observation(*, actor, asset, observed_on, source, quantity=None, qual
             fields={"observed_on": [_("重复的监测记录。")]},
         ) from None
     return observation
+
+
+# --- photos and documents -------------------------------------------------------------------
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Pillow format → (content type, extensions it may carry)
+IMAGE_FORMATS = {
+    "JPEG": ("image/jpeg", {".jpg", ".jpeg"}),
+    "PNG": ("image/png", {".png"}),
+    "WEBP": ("image/webp", {".webp"}),
+}
+PDF_EXTENSIONS = {".pdf"}
+DOCUMENT_EXTENSIONS = PDF_EXTENSIONS.union(*(extensions for _type, extensions in IMAGE_FORMATS.values()))
+THUMBNAIL_BOX = (480, 480)
+# Documents are evidence: once the asset has gone to 公示 they stay. Before that, their uploader
+# may remove them, and drafting staff may add them; afterwards adding is a registry act.
+REMOVABLE_DOCUMENT_STATUSES = (AssetStatus.DRAFT, AssetStatus.UNDER_REVIEW)
+
+
+def _document_error(message):
+    return DomainError(message, code="invalid", fields={"file": [message]})
+
+
+def inspect_document(upload, kind=None):
+    """(content type, size, sha256) of an upload whose content is what its extension says: a JPEG,
+    PNG or WebP image that Pillow can read, or a PDF (by its magic bytes). Anything else is refused."""
+    from pathlib import PurePath
+
+    from PIL import Image, UnidentifiedImageError
+
+    if upload is None:
+        raise _document_error(_("请选择要上传的文件。"))
+    extension = PurePath(upload.name or "").suffix.lower()
+    if extension not in DOCUMENT_EXTENSIONS:
+        raise _document_error(_("只接受 JPEG、PNG、WebP 图片或 PDF 文件。"))
+    if not upload.size:
+        raise _document_error(_("文件是空的。"))
+    if upload.size > MAX_DOCUMENT_BYTES:
+        raise _document_error(_("文件超过 20 MB。"))
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    if extension in PDF_EXTENSIONS:
+        if upload.read(5) != b"%PDF-":
+            upload.seek(0)
+            raise _document_error(_("“%(name)s”不是有效的 PDF 文件。") % {"name": upload.name})
+        upload.seek(0)
+        content_type = "application/pdf"
+    else:
+        invalid = _("“%(name)s”不是有效的 JPEG/PNG/WebP 图片，或扩展名与内容不符。") % {"name": upload.name}
+        try:
+            with Image.open(upload) as image:
+                if image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                    raise UnidentifiedImageError
+                image.verify()
+                known = IMAGE_FORMATS.get(image.format)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise _document_error(invalid) from None
+        finally:
+            upload.seek(0)
+        if known is None or extension not in known[1]:
+            raise _document_error(invalid)
+        content_type = known[0]
+    if kind == DocumentKind.PHOTO and not content_type.startswith("image/"):
+        raise _document_error(_("照片须为 JPEG、PNG 或 WebP 图片。"))
+    return content_type, upload.size, digest.hexdigest()
+
+
+def _thumbnail(upload):
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from PIL import Image, ImageOps
+
+    upload.seek(0)
+    with Image.open(upload) as image:
+        picture = ImageOps.exif_transpose(image)
+        picture.thumbnail(THUMBNAIL_BOX)
+        buffer = BytesIO()
+        picture.convert("RGB").save(buffer, format="JPEG", quality=85)
+    upload.seek(0)
+    return ContentFile(buffer.getvalue(), name="thumbnail.jpg")
+
+
+@transaction.atomic
+def attach_document(*, actor, asset, kind, title, file):
+    """Store a photo or document of the asset with its content type, size and SHA-256."""
+    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    capability = (
+        Capability.DRAFT_ASSETS if asset.status in REMOVABLE_DOCUMENT_STATUSES else Capability.MANAGE_REGISTRY
+    )
+    _require(actor, capability, asset.division)
+    if kind not in DocumentKind.values:
+        raise DomainError(_("请选择资料类型。"), code="invalid", fields={"kind": [_("请选择资料类型。")]})
+    title = (title or "").strip() or (file.name.rsplit(".", 1)[0] if file is not None and file.name else "")
+    title = _required_text(title, "title", _("请填写标题。"))
+    content_type, size, sha256 = inspect_document(file, kind)
+    same = AssetDocument.objects.filter(asset=asset, sha256=sha256).first()
+    if same is not None:
+        raise ConflictError(
+            _("该文件已上传过（%(title)s）。") % {"title": same.title},
+            code="duplicate",
+            fields={"file": [_("该文件已上传过。")]},
+        )
+    document = AssetDocument(
+        asset=asset,
+        kind=kind,
+        title=title,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor,
+    )
+    try:
+        document.file.save(file.name, file, save=False)
+        if content_type.startswith("image/"):
+            document.thumbnail.save("thumbnail.jpg", _thumbnail(file), save=False)
+        with transaction.atomic(), audit_context(user=actor, reason=f"attach document: {title}"):
+            document.save()
+    except BaseException:
+        _delete_files(document.file.name, document.thumbnail.name)  # nothing half-written stays
+        raise
+    return document
+
+
+def _delete_files(*names):
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+@transaction.atomic
+def remove_document(*, actor, document):
+    """Only the uploader, and only while the asset has not gone to 公示; history keeps the row."""
+    asset = Asset.objects.select_for_update().get(pk=document.asset_id)
+    document = AssetDocument.objects.select_for_update().get(pk=document.pk)
+    _require(actor, Capability.DRAFT_ASSETS, asset.division)
+    if document.uploaded_by_id != actor.pk:
+        raise PermissionDeniedError(_("只有上传人可以删除该资料。"))
+    if asset.status not in REMOVABLE_DOCUMENT_STATUSES:
+        raise ConflictError(_("资源已进入公示或已登记，资料是登记的依据，不能删除。"), code="evidence")
+    names = (document.file.name, document.thumbnail.name)
+    with audit_context(user=actor, reason=f"remove document: {document.title}"):
+        document.delete()
+    transaction.on_commit(lambda: _delete_files(*names))

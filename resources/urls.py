@@ -1,18 +1,36 @@
 from django.urls import path
 
-from . import views
+from . import catalog_views, import_views, views
 
 app_name = "resources"
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("map.geojson", views.asset_map, name="asset-map"),
+    path("map-extent.json", views.asset_map_extent, name="asset-map-extent"),
     path("tiles/<int:z>/<int:x>/<int:y>.mvt", views.asset_tile, name="asset-tile"),
     path("assets/new/", views.asset_create, name="asset-create"),
     path("assets/<int:pk>/", views.asset_detail, name="asset-detail"),
     path("assets/<int:pk>/transition/", views.asset_transition, name="asset-transition"),
     path("assets/<int:pk>/rights/", views.right_create, name="right-create"),
     path("rights/<int:pk>/end/", views.right_end, name="right-end"),
+    path("assets/<int:pk>/leases/", views.lease_create, name="lease-create"),
+    path("assets/<int:pk>/pledges/", views.pledge_create, name="pledge-create"),
+    path("assets/<int:pk>/freezes/", views.freeze_create, name="freeze-create"),
+    path("restrictions/<int:pk>/release/", views.restriction_release, name="restriction-release"),
+    path("assets/<int:pk>/documents/", views.document_upload, name="document-upload"),
+    path("documents/<int:pk>/", views.document_download, name="document-download"),
+    path(
+        "documents/<int:pk>/thumbnail/",
+        views.document_download,
+        {"variant": "thumbnail"},
+        name="document-thumbnail",
+    ),
+    path("documents/<int:pk>/remove/", views.document_remove, name="document-remove"),
+    path("catalog/", catalog_views.CatalogListView.as_view(), name="catalog-list"),
+    path("catalog/new/", catalog_views.catalog_create, name="catalog-create"),
+    path("catalog/<int:pk>/", catalog_views.catalog_detail, name="catalog-detail"),
+    path("catalog/<int:pk>/edit/", catalog_views.catalog_edit, name="catalog-edit"),
     path("assets/<int:pk>/observations/", views.observation_create, name="observation-create"),
     path("assets/<int:pk>/register/", views.registration_submit, name="registration-submit"),
     path("registrations/", views.RegistrationListView.as_view(), name="registration-list"),
@@ -24,6 +42,11 @@ urlpatterns = [
         name="registration-certificate",
     ),
     path("objections/<int:pk>/resolve/", views.objection_resolve, name="objection-resolve"),
+    path("imports/", import_views.ImportListView.as_view(), name="import-list"),
+    path("imports/new/", import_views.import_create, name="import-create"),
+    path("imports/template.xlsx", import_views.import_template, name="import-template"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/errors.xlsx", import_views.import_errors_xlsx, name="import-errors"),
     path("listings/", views.ListingListView.as_view(), name="listing-list"),
     path("listings/new/", views.listing_create, name="listing-create"),
     path("listings/<int:pk>/", views.listing_detail, name="listing-detail"),

@@ -1,6 +1,7 @@
 """Registry web pages: thin views over resources.selectors and resources.services."""
 
 import json
+import re
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -25,12 +27,18 @@ from .filters import AssetFilter, ListingFilter, RegistrationFilter
 from .forms import (
     AcceptListingForm,
     AssetForm,
+    DisputeFreezeForm,
+    DocumentForm,
     EndRightForm,
+    LeaseForm,
     ListingForm,
     ObservationForm,
+    PledgeForm,
+    ReleaseRestrictionForm,
     RightForm,
     TransitionForm,
     holder_choices,
+    pledgee_choices,
 )
 from .models import (
     ASSET_TRANSITIONS,
@@ -39,9 +47,11 @@ from .models import (
     Objection,
     Registration,
     RegistrationStatus,
+    Restriction,
     Right,
+    RightStatus,
 )
-from .selectors import assets_for, history_of, listings_for, restrictions_of, rights_of
+from .selectors import assets_for, documents_for, history_of, listings_for, restrictions_of, rights_of
 
 MAP_FEATURE_LIMIT = 2000
 # Statuses a person sets by hand here; collected/listed/leased/pledged follow from contracts,
@@ -86,14 +96,14 @@ def index(request):
 
 
 def asset_map(request):
-    """GeoJSON of the visible assets (filtered like the list) for the Leaflet map."""
-    visible = assets_for(request.user).exclude(geometry=None)
-    filterset = AssetFilter(request.GET, queryset=visible, request=request)  # bound even when empty
-    rows = filterset.qs if filterset.is_valid() else visible.none()
+    """GeoJSON export of the visible assets, filtered like the list (the “导出 GeoJSON” button);
+    the map itself draws vector tiles (asset_tile) and never loads this. An invalid filter exports
+    nothing."""
+    rows, _ = tiles.map_assets(request)
     features = [
         {
             "type": "Feature",
-            "geometry": json.loads(asset.geometry.simplify(0.00001, preserve_topology=True).geojson),
+            "geometry": json.loads(asset.geometry.geojson),
             "properties": {
                 "code": asset.code,
                 "name": asset.name,
@@ -105,9 +115,25 @@ def asset_map(request):
         }
         for asset in rows.order_by("code")[:MAP_FEATURE_LIMIT]
     ]
-    return JsonResponse(
-        {"type": "FeatureCollection", "features": features, "truncated": len(features) == MAP_FEATURE_LIMIT}
+    response = JsonResponse(
+        {"type": "FeatureCollection", "features": features, "truncated": len(features) == MAP_FEATURE_LIMIT},
+        content_type="application/geo+json",
     )
+    response["Content-Disposition"] = 'attachment; filename="assets.geojson"'
+    return response
+
+
+def asset_map_extent(request):
+    """Where the visible assets filtered like the list lie, so that the map opens on them without
+    loading any feature: {"bbox": [west, south, east, north] or null, "count": n}."""
+    rows, filterset = tiles.map_assets(request)
+    if not filterset.is_valid():
+        return JsonResponse(tiles.invalid_filter_error(filterset), status=400)
+    bbox, count = tiles.extent_of(rows)
+    response = JsonResponse({"bbox": list(bbox) if bbox else None, "count": count})
+    response["Cache-Control"] = "private, max-age=60"
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 def asset_create(request):
@@ -146,10 +172,26 @@ def asset_detail(request, pk):
     # Read once, then derive what the page shows from them.
     registrations = list(asset.registrations.order_by("-submitted_at"))
     observations = list(asset.observations.select_related("recorded_by").order_by("observed_on", "pk"))
+    restrictions = list(restrictions_of(asset))
+    documents = list(asset.documents.select_related("uploaded_by").order_by("kind", "pk"))
+    documents_removable = asset.status in services.REMOVABLE_DOCUMENT_STATUSES
     context = {
         "asset": asset,
         "rights": rights_of(asset),
-        "restrictions": restrictions_of(asset),
+        "restrictions": restrictions,
+        "freeze": next(
+            (r for r in restrictions if r.kind in services.FREEZE_KINDS and r.status == RightStatus.ACTIVE),
+            None,
+        ),
+        "lease_form": LeaseForm(parties=holder_choices(request.user)) if may_register else None,
+        "pledge_form": PledgeForm(asset=asset, parties=pledgee_choices(request.user))
+        if may_register
+        else None,
+        "freeze_form": DisputeFreezeForm() if may_register else None,
+        "photos": [d for d in documents if d.is_image],
+        "documents": documents,
+        "documents_removable": documents_removable and may_draft,
+        "document_form": DocumentForm() if (may_draft if documents_removable else may_register) else None,
         "history": history_of(asset)[:100],
         "transitions": transitions,
         "may_register": may_register,
@@ -216,6 +258,81 @@ def right_end(request, pk):
             success=_("权利已终止。"),
         )
     return redirect(right.asset)
+
+
+# --- restrictions: leases, pledges/mortgages, dispute freezes ---------------------------------
+
+
+def _report_form_errors(request, form):
+    errors = "; ".join(
+        f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
+        for k, v in form.errors.items()
+    )
+    messages.error(request, _("提交的数据有误：%(errors)s") % {"errors": errors})
+
+
+@require_POST
+def lease_create(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = LeaseForm(request.POST, parties=holder_choices(request.user))
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.add_lease(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("租赁已登记。"),
+        )
+    else:
+        _report_form_errors(request, form)
+    return redirect(asset)
+
+
+@require_POST
+def pledge_create(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = PledgeForm(request.POST, asset=asset, parties=pledgee_choices(request.user))
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.add_pledge(actor=request.user, **form.cleaned_data),
+            success=_("抵质押已登记。"),
+        )
+    else:
+        _report_form_errors(request, form)
+    return redirect(asset)
+
+
+@require_POST
+def freeze_create(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = DisputeFreezeForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.freeze_for_dispute(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("已设立争议冻结。"),
+        )
+    else:
+        _report_form_errors(request, form)
+    return redirect(asset)
+
+
+@require_POST
+def restriction_release(request, pk):
+    restriction = get_object_or_404(
+        Restriction.objects.filter(asset__in=assets_for(request.user)).select_related("asset"), pk=pk
+    )
+    form = ReleaseRestrictionForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.release_restriction(
+                actor=request.user, restriction=restriction, **form.cleaned_data
+            ),
+            success=_("已解除%(kind)s。") % {"kind": restriction.get_kind_display()},
+        )
+    else:
+        messages.error(request, _("请填写解除原因。"))
+    return redirect(restriction.asset)
 
 
 # --- registration (确权登记) ------------------------------------------------------------------
@@ -447,12 +564,17 @@ def listing_photo(request, pk):
 
 
 def asset_tile(request, z, x, y):
-    """Vector tile (MVT) of the visible assets; cached privately by the browser for a minute."""
-    tile = tiles.tile_for(request.user, z, x, y)
+    """Vector tile (MVT) of the visible assets, filtered by the querystring like the list; cached
+    privately by the browser for a minute."""
+    rows, filterset = tiles.map_assets(request)
+    if not filterset.is_valid():
+        return JsonResponse(tiles.invalid_filter_error(filterset), status=400)
+    tile = tiles.tile_for(request.user, z, x, y, queryset=rows)
     if tile is None:
         raise Http404
     response = HttpResponse(tile, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = "private, max-age=60"
+    patch_vary_headers(response, ["Cookie"])  # what a user sees depends on who they are
     return response
 
 
@@ -469,3 +591,49 @@ def observation_create(request, pk):
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(asset)
+
+
+# --- photos and documents -------------------------------------------------------------------
+
+
+@require_POST
+def document_upload(request, pk):
+    asset = get_object_or_404(assets_for(request.user), pk=pk)
+    form = DocumentForm(request.POST, request.FILES)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: services.attach_document(actor=request.user, asset=asset, **form.cleaned_data),
+            success=_("资料已上传。"),
+        )
+    else:
+        _report_form_errors(request, form)
+    return redirect(asset)
+
+
+def document_download(request, pk, variant="file"):
+    """Private media: served only to those who may see the asset, never from a public URL."""
+    document = get_object_or_404(documents_for(request.user).select_related("asset"), pk=pk)
+    stored = document.thumbnail if variant == "thumbnail" else document.file
+    if not stored:
+        raise Http404
+    extension = stored.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        stored.open("rb"),
+        content_type="image/jpeg" if variant == "thumbnail" else document.content_type,
+        as_attachment=not document.is_image,  # PDFs are saved, not opened inside our origin
+        filename=re.sub(r'[\x00-\x1f"/\\]', "_", f"{document.asset.code}-{document.title}.{extension}"),
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_POST
+def document_remove(request, pk):
+    document = get_object_or_404(documents_for(request.user).select_related("asset"), pk=pk)
+    run_service(
+        request,
+        lambda: services.remove_document(actor=request.user, document=document),
+        success=_("资料已删除。"),
+    )
+    return redirect(document.asset)

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from directory import services
 from directory.models import AdministrativeDivision, Organization, OrganizationKind, Person, Role, User
+from directory.permissions import Capability, can
 from tmcs.ids import national_id_check_char
 
 Y, N = True, False
@@ -206,3 +207,46 @@ def test_granted_person_is_visible_to_the_bank_until_revoked(world):
     assert not api.update("persons", person, "改名")  # seeing is not editing
     services.revoke_person_access(actor=world["admin"], grant=grant)
     assert not api.detail("persons", person)
+
+
+# The eco-product catalog is platform-wide: only the city cooperative's administrators change it.
+CATALOG_MANAGERS = {
+    Role.CITY_ADMIN: Y,
+    Role.COOP_STAFF: N,
+    Role.VILLAGE_CLERK: N,
+    Role.BANK_OFFICER: N,
+    Role.GUARANTOR_OFFICER: N,
+    Role.AUDITOR: N,
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_manages_the_resource_catalog(world, role):
+    user = _member(world, role)
+    assert can(user, Capability.MANAGE_CATALOG) == CATALOG_MANAGERS[role]
+
+
+VALUATION = {
+    Role.CITY_ADMIN: {"manage_valuation", "manage_valuation_inputs", "run_valuation", "accept_valuation"},
+    Role.COOP_STAFF: {"manage_valuation_inputs", "run_valuation", "accept_valuation"},
+    Role.VILLAGE_CLERK: set(),
+    Role.BANK_OFFICER: set(),
+    Role.GUARANTOR_OFFICER: set(),
+    Role.AUDITOR: set(),
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_values_resources(world, role):
+    user = _member(world, role)
+    held = {
+        c.value
+        for c in (
+            Capability.MANAGE_VALUATION,
+            Capability.MANAGE_VALUATION_INPUTS,
+            Capability.RUN_VALUATION,
+            Capability.ACCEPT_VALUATION,
+        )
+        if can(user, c)
+    }
+    assert held == VALUATION[role]
