@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -85,11 +86,20 @@ def read_rows(content: bytes, filename: str, default_srid: int | None):
     return fmt, rows
 
 
+def names_of(label):
+    """A label as it may appear in a file: its Chinese original and its current translation (a
+    Chinese template stays importable when the user works in English, and vice versa)."""
+    with translation.override("zh-hans"):
+        chinese = str(label)
+    return {chinese, str(label)}
+
+
 def normalise_key(header):
-    """A column header (English key or Chinese label, with or without a trailing *) → field key."""
+    """A column header (English key or a label in Chinese or the UI language, with or without a
+    trailing *) → field key."""
     text = str(header or "").strip().rstrip("*").strip()
     for key, label in FIELD_LABELS.items():
-        if text.lower() == key or text == str(label):
+        if text.lower() == key or text in names_of(label):
             return key
     if text.startswith("attr_"):  # a single attribute as its own column: attr_<key>
         return text
@@ -241,7 +251,8 @@ def _read_xlsx(content, default_srid):
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types (zipfile, KeyError, InvalidFileException) for junk
         raise ImportFileError(_("XLSX 文件无法打开，请用模板另存为 .xlsx。")) from None
-    sheet = book[str(_("资源"))] if str(_("资源")) in book.sheetnames else book.worksheets[0]
+    named = [name for name in book.sheetnames if name in names_of(gettext_lazy("资源"))]
+    sheet = book[named[0]] if named else book.worksheets[0]
     lines = sheet.iter_rows(values_only=True)
     header = next(lines, None) or ()
     keys = [normalise_key(cell) for cell in header]

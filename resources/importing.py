@@ -32,7 +32,7 @@ from tmcs.errors import DomainError, PermissionDeniedError
 from tmcs.ids import IdentifierError, normalize_national_id, normalize_uscc
 
 from . import services
-from .import_readers import FIELD_LABELS, FIELDS, ImportFileError, read_rows
+from .import_readers import FIELD_LABELS, FIELDS, ImportFileError, names_of, read_rows
 from .models import (
     SPATIALLY_ACTIVE_STATUSES,
     Asset,
@@ -479,7 +479,7 @@ def _mask(identifier):
 
 def _right_kind(text):
     for kind in RightKind:
-        if text in (kind.value, str(kind.label)):
+        if text == kind.value or text in names_of(kind.label):
             return kind
     return None
 

@@ -15,12 +15,11 @@ pytestmark = pytest.mark.browser
 SQUARE = "POLYGON((119.92 28.45, 119.921 28.45, 119.921 28.451, 119.92 28.451, 119.92 28.45))"
 
 
-def test_import_with_bad_rows_shows_the_report(browser, live_server, demo_region, settings, tmp_path):  # noqa: F811
+def test_import_with_bad_rows_shows_the_report(browser, live_server, demo_region, celery_eager, tmp_path):  # noqa: F811
     from resources.catalog import seed_catalog
     from resources.models import ResourceType
 
     seed_catalog(ResourceType)  # transactional tests flush the migration-seeded catalog
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the live server runs the task in its own thread
     book = Workbook()
     sheet = book.active
     sheet.append(["图斑编号", "资源类型编码", "行政区划代码", "资源名称", "属性JSON", "几何WKT"])

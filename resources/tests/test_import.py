@@ -374,9 +374,8 @@ def test_a_finished_batch_is_not_run_twice(county_staff, catalog):
 
 
 def test_upload_page_runs_the_import_and_shows_the_report(
-    client, county_staff, catalog, django_capture_on_commit_callbacks, settings
+    client, county_staff, catalog, django_capture_on_commit_callbacks, celery_eager
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     client.force_login(county_staff)
     bad = xlsx([row("W-1", division="331102999999")])
     with django_capture_on_commit_callbacks(execute=True):
@@ -456,3 +455,32 @@ def test_unknown_file_type_is_refused(county_staff, catalog):
     batch = run(county_staff, b"a,b\n", "parcels.csv")
     assert batch.status == ImportStatus.FAILED
     assert "不支持的文件格式" in batch.errors[0]["message"]
+
+
+def test_a_chinese_file_imports_while_the_user_works_in_english(county_staff, catalog, collective_uscc):
+    from django.utils import translation
+
+    headers = [
+        "图斑编号",
+        "资源类型编码",
+        "行政区划代码",
+        "资源名称",
+        "属性JSON",
+        "权利人证件号",
+        "权利类型",
+        "起始日期",
+        "权源文件",
+        "几何WKT",
+    ]
+    values = row("EN-1", holder_id=collective_uscc, right="所有权", start="2020-01-01", source_doc="林权证")
+    book = Workbook()
+    book.active.title = "资源"
+    book.active.append(headers)
+    keys = ["ref", "type", "division", "name", "attrs", "holder_id", "right", "start", "source_doc", "wkt"]
+    book.active.append([values[k] for k in keys])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with translation.override("en"):
+        batch = run(county_staff, buffer.getvalue(), "zh.xlsx")
+    assert batch.status == ImportStatus.SUCCEEDED, batch.errors
+    assert Right.objects.get(asset__source_ref="EN-1").kind == "ownership"
