@@ -51,6 +51,7 @@ static: venv
 demo: migrate
 	@$(MANAGE) load_demo_region
 	@$(MANAGE) load_demo_assets
+	@$(MANAGE) load_demo_valuation
 
 run: venv services messages migrate static demo
 	@mkdir -p .local

@@ -59,3 +59,57 @@ def latest_asset_valuation(asset):
     return AssetValuation(
         run=results[0].run, total=sum((r.value for r in results), Decimal(0)), results=results
     )
+
+
+def run_summary(run):
+    """What the run page, the PDF report and the API show: totals per category and per indicator at
+    the run's division, the next level of divisions, and the trend of earlier runs of the same
+    division (the latest finished run per year, accepted ones preferred). Values stay unrounded."""
+    from . import indicators
+    from .models import Rollup, RunStatus
+
+    at_root = list(Rollup.objects.filter(run=run, division_id=run.division_id).order_by("-value"))
+    by_category = {}
+    for rollup in at_root:
+        by_category[rollup.category] = by_category.get(rollup.category, Decimal(0)) + rollup.value
+    children = _child_totals(run)
+    trend = []
+    seen = set()
+    for other in (
+        AccountingRun.objects.filter(
+            division_id=run.division_id, status=RunStatus.SUCCEEDED, price_basis=run.price_basis
+        )
+        .order_by("year", "-accepted_at", "-finished_at")
+        .only("year", "total_value", "accepted_at")
+    ):
+        if other.year not in seen:
+            seen.add(other.year)
+            trend.append((other.year, other.total_value or Decimal(0), other.accepted_at is not None))
+    return {
+        "indicators": [
+            {
+                "key": r.indicator_key,
+                "name": str(indicators.get(r.indicator_key).name),
+                "code": indicators.get(r.indicator_key).code,
+                "category": r.category,
+                "value": r.value,
+            }
+            for r in at_root
+        ],
+        "categories": by_category,
+        "children": children,
+        "trend": trend,
+    }
+
+
+def _child_totals(run):
+    from django.db.models import Sum
+
+    from .models import Rollup
+
+    return list(
+        Rollup.objects.filter(run=run, division__parent_id=run.division_id)
+        .values("division__code", "division__name")
+        .annotate(total=Sum("value"))
+        .order_by("-total")
+    )

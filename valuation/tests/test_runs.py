@@ -345,3 +345,20 @@ def test_latest_accepted_valuation_of_an_asset(eager, county_staff, reviewer, fo
     assert valuation.run == run
     assert valuation.total == AssetResult.objects.get(run=run, asset=forests[0]).value
     assert [r.indicator_key for r in valuation.results] == ["water_conservation"]
+
+
+def test_demo_valuation_loads_once_with_a_trend(demo_region):
+    from resources.demo import load_demo_assets
+    from valuation.demo import load_demo_valuation
+    from valuation.selectors import run_summary
+
+    load_demo_assets()
+    runs = load_demo_valuation()
+    assert [r.year for r in runs] == [2024, 2025]
+    assert all(r.status == RunStatus.SUCCEEDED and r.accepted_at for r in runs)
+    latest = runs[-1]
+    summary = run_summary(latest)
+    assert {i["key"] for i in summary["indicators"]} >= {"water_conservation", "landscape_recreation"}
+    assert [year for year, _value, _accepted in summary["trend"]] == [2024, 2025]
+    assert sum(summary["categories"].values()) == latest.total_value
+    assert load_demo_valuation() == []
