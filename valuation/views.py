@@ -178,6 +178,7 @@ def run_action(request, pk, action):
     actions = {
         "cancel": (services.cancel_run, _("核算已取消。")),
         "accept": (services.accept_run, _("核算结果已采纳。")),
+        "retry": (services.retry_run, _("已重新排队未完成的部分。")),
     }
     if action not in actions:
         raise PermissionDenied

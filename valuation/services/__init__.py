@@ -18,10 +18,12 @@ from .runs import (
     cancel_run,
     compute_rollups,
     dispatch_run,
+    fail_run,
     finalize_run,
     inputs_checksum,
     maybe_finalize,
     process_chunk,
+    retry_run,
     start_run,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "contradictions",
     "copy_parameter_set",
     "dispatch_run",
+    "fail_run",
     "finalize_run",
     "inputs_checksum",
     "load_default_parameter_set",
@@ -40,6 +43,7 @@ __all__ = [
     "process_chunk",
     "publish_parameter_set",
     "record_input",
+    "retry_run",
     "start_run",
     "update_parameter_value",
     "validate_input_value",

@@ -212,7 +212,7 @@ def process_chunk(run_id, number):
     with transaction.atomic():
         run = AccountingRun.objects.select_related("parameter_set").get(pk=run_id)
         if run.status in (RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.SUCCEEDED):
-            return False
+            return False  # a cancelled or failed run computes nothing more until it is retried
         chunk = RunChunk.objects.select_for_update().get(run_id=run_id, number=number)
         if chunk.done_at:
             return False
@@ -401,6 +401,28 @@ def cancel_run(*, actor, run):
     with audit_context(user=actor, reason="cancel GEP run"):
         run.status, run.finished_at = RunStatus.CANCELLED, timezone.now()
         run.save(update_fields=["status", "finished_at"])
+    return run
+
+
+def fail_run(run_id, error):
+    """Record that a chunk could not be computed (the worker's traceback has the details); the
+    chunks already done keep their results and `retry_run` continues from there."""
+    AccountingRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        status=RunStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def retry_run(*, actor, run):
+    """Continue a failed run: only the chunks not yet done are queued again."""
+    run = AccountingRun.objects.select_for_update().get(pk=run.pk)
+    _require(actor, Capability.RUN_VALUATION, division=run.division)
+    if run.status != RunStatus.FAILED:
+        raise InvalidTransition(_("只有失败的核算可以重试。"))
+    with audit_context(user=actor, reason="retry GEP run"):
+        run.status, run.error, run.finished_at = RunStatus.RUNNING, "", None
+        run.save(update_fields=["status", "error", "finished_at"])
+    transaction.on_commit(lambda: dispatch_run(run.pk))
     return run
 
 

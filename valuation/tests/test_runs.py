@@ -362,3 +362,35 @@ def test_demo_valuation_loads_once_with_a_trend(demo_region):
     assert [year for year, _value, _accepted in summary["trend"]] == [2024, 2025]
     assert sum(summary["categories"].values()) == latest.total_value
     assert load_demo_valuation() == []
+
+
+def test_a_failing_chunk_fails_the_run_and_retry_continues(
+    county_staff,
+    forests,
+    county,
+    parameter_set,
+    monkeypatch,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+):
+    from valuation.tasks import run_chunk_task
+
+    monkeypatch.setattr(runs, "CHUNK_SIZE", 2)
+    for asset in forests:
+        enter(county_staff, asset, WATER)
+    run = services.start_run(actor=county_staff, division=county, year=2025, parameter_set=parameter_set)
+    services.process_chunk(run.pk, 0)
+    real = runs._chunk_results
+    monkeypatch.setattr(runs, "_chunk_results", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        run_chunk_task.apply(args=[run.pk, 1], throw=True)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "ZeroDivisionError" in run.error
+    assert AssetResult.objects.filter(run=run).count() == 2  # chunk 0 kept, chunk 1 rolled back
+    monkeypatch.setattr(runs, "_chunk_results", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.retry_run(actor=county_staff, run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and AssetResult.objects.filter(run=run).count() == 3
+    with pytest.raises(InvalidTransition):
+        services.retry_run(actor=county_staff, run=run)
