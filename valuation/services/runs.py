@@ -22,6 +22,7 @@ from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, InvalidTransition, PermissionDeniedError
 
 from .. import indicators
+from ..indicators.exclusions import check_exclusions
 from ..models import (
     MONEY,
     AccountingRun,
@@ -240,7 +241,7 @@ def _chunk_results(run, asset_ids):
         run=run, asset_id__in=asset_ids
     ).values_list("asset_id", "indicator_key", "input_key", "value", "unit"):
         inputs[asset_id][key][input_key] = indicators.Measure(value, unit)
-    results, warnings = [], []
+    results, warnings, counted = [], [], []
     for asset_id in asset_ids:
         asset = assets[asset_id]
         for key in asset.resource_type.gep_indicators:
@@ -252,6 +253,8 @@ def _chunk_results(run, asset_ids):
                 results.append(
                     AssetResult(run=run, asset=asset, division_code=asset.division.code, **outcome)
                 )
+                counted.append((key, asset.code, outcome["variant"]))
+    warnings.extend(check_exclusions(counted))  # double counting is flagged for a reviewer, not hidden
     return results, warnings
 
 

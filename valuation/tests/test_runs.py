@@ -394,3 +394,22 @@ def test_a_failing_chunk_fails_the_run_and_retry_continues(
     assert run.status == RunStatus.SUCCEEDED and AssetResult.objects.filter(run=run).count() == 3
     with pytest.raises(InvalidTransition):
         services.retry_run(actor=county_staff, run=run)
+
+
+def test_double_counting_of_the_same_reservoir_is_flagged(
+    eager, county_staff, make_asset, county, parameter_set
+):
+    from resources.models import ResourceType
+
+    reservoir = make_asset(
+        resource_type=ResourceType.objects.get(code="water_body"),
+        name="示范水库",
+        attributes={"water_quality_class": "II"},
+        status="under_review",
+    )
+    enter(county_staff, reservoir, {"residential_water": ("1200000", "m3")}, indicator="water_supply")
+    enter(county_staff, reservoir, {"reservoir_capacity": ("3000000", "m3")}, indicator="flood_regulation")
+    run = eager(actor=county_staff, division=county, year=2025, parameter_set=parameter_set)
+    assert run.status == RunStatus.SUCCEEDED
+    assert any(reservoir.code in w and "洪水调蓄与水资源" in w for w in run.warnings)
+    assert AssetResult.objects.filter(run=run, asset=reservoir).count() == 2  # flagged, not dropped
