@@ -271,49 +271,48 @@ def _report_form_errors(request, form):
     messages.error(request, _("提交的数据有误：%(errors)s") % {"errors": errors})
 
 
-@require_POST
-def lease_create(request, pk):
+def _asset_form_post(request, pk, make_form, action, success):
+    """POST a small form from the asset page to a service; errors come back as a message."""
     asset = get_object_or_404(assets_for(request.user), pk=pk)
-    form = LeaseForm(request.POST, parties=holder_choices(request.user))
+    form = make_form(asset)
     if form.is_valid():
-        run_service(
-            request,
-            lambda: services.add_lease(actor=request.user, asset=asset, **form.cleaned_data),
-            success=_("租赁已登记。"),
-        )
+        run_service(request, lambda: action(asset, form.cleaned_data), success=success)
     else:
         _report_form_errors(request, form)
     return redirect(asset)
+
+
+@require_POST
+def lease_create(request, pk):
+    return _asset_form_post(
+        request,
+        pk,
+        lambda asset: LeaseForm(request.POST, parties=holder_choices(request.user)),
+        lambda asset, data: services.add_lease(actor=request.user, asset=asset, **data),
+        _("租赁已登记。"),
+    )
 
 
 @require_POST
 def pledge_create(request, pk):
-    asset = get_object_or_404(assets_for(request.user), pk=pk)
-    form = PledgeForm(request.POST, asset=asset, parties=pledgee_choices(request.user))
-    if form.is_valid():
-        run_service(
-            request,
-            lambda: services.add_pledge(actor=request.user, **form.cleaned_data),
-            success=_("抵质押已登记。"),
-        )
-    else:
-        _report_form_errors(request, form)
-    return redirect(asset)
+    return _asset_form_post(
+        request,
+        pk,
+        lambda asset: PledgeForm(request.POST, asset=asset, parties=pledgee_choices(request.user)),
+        lambda asset, data: services.add_pledge(actor=request.user, **data),
+        _("抵质押已登记。"),
+    )
 
 
 @require_POST
 def freeze_create(request, pk):
-    asset = get_object_or_404(assets_for(request.user), pk=pk)
-    form = DisputeFreezeForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            lambda: services.freeze_for_dispute(actor=request.user, asset=asset, **form.cleaned_data),
-            success=_("已设立争议冻结。"),
-        )
-    else:
-        _report_form_errors(request, form)
-    return redirect(asset)
+    return _asset_form_post(
+        request,
+        pk,
+        lambda asset: DisputeFreezeForm(request.POST),
+        lambda asset, data: services.freeze_for_dispute(actor=request.user, asset=asset, **data),
+        _("已设立争议冻结。"),
+    )
 
 
 @require_POST

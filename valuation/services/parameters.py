@@ -42,21 +42,17 @@ def load_default_parameter_set(*, actor):
             note=_("示例参数，正式核算前请复制为新版本并按 DB33/T 2274-2025 或丽水本地价格替换。"),
             created_by=actor,
         )
-        ParameterValue.objects.bulk_create(
-            ParameterValue(
-                parameter_set=parameter_set,
-                indicator_key=p.indicator_key,
-                param_key=p.param_key,
-                value=p.decimal,
-                unit=p.unit,
-                year=p.year,
-                source=p.source,
-                clause=p.clause,
-                authority=p.authority,
-            )
-            for p in default_parameter_set()
-        )
+        _add_values(parameter_set, [(p, p.decimal) for p in default_parameter_set()])
     return parameter_set
+
+
+def _add_values(parameter_set, rows):
+    """Values with their provenance, from defaults or another set: [(record, Decimal value)]."""
+    fields = ("indicator_key", "param_key", "unit", "year", "source", "clause", "authority")
+    ParameterValue.objects.bulk_create(
+        ParameterValue(parameter_set=parameter_set, value=value, **{f: getattr(row, f) for f in fields})
+        for row, value in rows
+    )
 
 
 @transaction.atomic
@@ -75,20 +71,7 @@ def copy_parameter_set(*, actor, source, name=None, price_year=None, standard=No
             copied_from=source,
             created_by=actor,
         )
-        ParameterValue.objects.bulk_create(
-            ParameterValue(
-                parameter_set=copy,
-                indicator_key=v.indicator_key,
-                param_key=v.param_key,
-                value=v.value,
-                unit=v.unit,
-                year=v.year,
-                source=v.source,
-                clause=v.clause,
-                authority=v.authority,
-            )
-            for v in source.values.all()
-        )
+        _add_values(copy, [(v, v.value) for v in source.values.all()])
     return copy
 
 
