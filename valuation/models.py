@@ -121,7 +121,7 @@ class PriceIndex(models.Model):
         return f"{self.series} {self.year}: {self.value}"
 
 
-@pghistory.track()
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class EcologicalInput(models.Model):
     """One measured input of one indicator for one asset or one division in one year."""
 
@@ -334,3 +334,34 @@ class Rollup(models.Model):
                 fields=["run", "division", "indicator_key"], name="one_rollup_per_division"
             )
         ]
+
+
+class InputImportStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", _("已导入")
+    FAILED = "failed", _("未导入（有错误）")
+
+
+class InputImport(models.Model):
+    """One workbook of ecological inputs (XLSX/CSV): who imported which file when, and the outcome
+    with its row-by-row report. Imports are all or nothing, so a failed one wrote no value."""
+
+    original_name = models.CharField(_("文件名"), max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    format = models.CharField(_("格式"), max_length=10, blank=True)
+    row_count = models.PositiveIntegerField(_("数据行数"), default=0)
+    value_count = models.PositiveIntegerField(_("写入数值数"), default=0)
+    status = models.CharField(_("结果"), max_length=12, choices=InputImportStatus.choices)
+    errors = models.JSONField(_("错误报告"), default=list, blank=True)
+    created_by = models.ForeignKey(User, verbose_name=_("导入人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("导入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("核算输入导入")
+        verbose_name_plural = _("核算输入导入")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.original_name
+
+    def get_absolute_url(self):
+        return reverse("valuation:input-import-detail", args=[self.pk])

@@ -1,11 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import input_views, views
 
 app_name = "valuation"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("inputs/", input_views.InputListView.as_view(), name="input-list"),
+    path("inputs/new/", input_views.input_start, name="input-start"),
+    path("inputs/asset/<str:code>/", input_views.asset_inputs, name="input-asset"),
+    path("inputs/division/<str:code>/", input_views.division_inputs, name="input-division"),
+    path("inputs/imports/", input_views.InputImportListView.as_view(), name="input-import-list"),
+    path("inputs/imports/new/", input_views.input_import_create, name="input-import-create"),
+    path("inputs/imports/template.xlsx", input_views.input_template, name="input-template"),
+    path("inputs/imports/<int:pk>/", input_views.input_import_detail, name="input-import-detail"),
+    path("inputs/imports/<int:pk>/errors.xlsx", input_views.input_import_errors, name="input-import-errors"),
     path("runs/", views.RunListView.as_view(), name="run-list"),
     path("runs/new/", views.run_create, name="run-create"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),

@@ -27,9 +27,13 @@ def _input_target(asset, division):
 
 
 @transaction.atomic
-def record_input(*, actor, year, indicator_key, input_key, value, unit, source, asset=None, division=None):
+def record_input(
+    *, actor, year, indicator_key, input_key, value, unit, source, asset=None, division=None, batch=None
+):
     """Enter (or correct) one input; checked against the indicator's spec, its unit and its range,
-    and cross-checked with the object's other inputs of the same indicator and year."""
+    and cross-checked with the object's other inputs of the same indicator and year. `batch`
+    ({input_key: Measure}) holds the other values saved together with this one: they stand in for
+    the stored ones in the cross-check, so the order in which a set is saved does not matter."""
     place = _input_target(asset, division)
     _require(actor, Capability.MANAGE_VALUATION_INPUTS, division=place)
     errors = validate_input_value(
@@ -47,6 +51,7 @@ def record_input(*, actor, year, indicator_key, input_key, value, unit, source, 
             asset=asset, division=division, year=year, indicator_key=indicator_key
         ).exclude(input_key=input_key)
         raw = {i.input_key: indicators.Measure(i.value, i.unit) for i in siblings}
+        raw.update({key: measure for key, measure in (batch or {}).items() if key != input_key})
         raw[input_key] = indicators.Measure(str(value), unit)
         for key, messages in contradictions(indicators.get(indicator_key), raw).items():
             errors.setdefault("value" if key == input_key else key, []).extend(messages)
