@@ -77,6 +77,7 @@ format: venv
 bench: migrate
 	@$(PY) bench/run.py $(BENCH)
 	@$(PY) bench/registry.py --n $(or $(N),100000)
+	@$(PY) bench/valuation.py --n $(or $(N),100000)
 
 clean: stop
 	rm -rf .local staticfiles

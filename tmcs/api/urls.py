@@ -10,4 +10,5 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("directory/", include(("directory.api.urls", "directory-api"))),
     path("resources/", include(("resources.api.urls", "resources-api"))),
+    path("valuation/", include(("valuation.api.urls", "valuation-api"))),
 ]
