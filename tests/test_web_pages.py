@@ -42,8 +42,8 @@ def test_login_then_dashboard_shows_real_counts(client, demo_region):
         assert f'href="/{namespace}/"' in html
 
 
-# The heading each app's landing page shows (the registry opens on its asset list).
-APP_HEADINGS = {"resources": "资源资产"}
+# The heading each app's landing page shows (the registry opens on its assets, valuation on its runs).
+APP_HEADINGS = {"resources": "资源资产", "valuation": "核算批次"}
 
 
 @pytest.mark.parametrize(("namespace", "label"), [(ns, label) for ns, label, _icon in NAVIGATION])

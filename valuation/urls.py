@@ -5,7 +5,7 @@ from . import input_views, views
 app_name = "valuation"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.RunListView.as_view(), name="index"),  # the module opens on its runs
     path("inputs/", input_views.InputListView.as_view(), name="input-list"),
     path("inputs/new/", input_views.input_start, name="input-start"),
     path("inputs/asset/<str:code>/", input_views.asset_inputs, name="input-asset"),

@@ -30,10 +30,6 @@ from .selectors import parameter_sets, run_summary, runs_for
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def index(request):
-    return redirect("valuation:run-list")
-
-
 # --- runs -----------------------------------------------------------------------------------------
 
 

@@ -28,5 +28,7 @@ class ApiRootView(APIView):
                 "api_clients": link("directory-api:api-client-list"),
                 "notifications": link("directory-api:notification-list"),
                 "assets": link("resources-api:asset-list"),
+                "valuation_runs": link("valuation-api:run-list"),
+                "parameter_sets": link("valuation-api:parameter-set-list"),
             }
         )
