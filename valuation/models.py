@@ -211,6 +211,8 @@ class AccountingRun(models.Model):
     total_value = models.DecimalField(_("GEP 合计（元）"), **MONEY, null=True, blank=True)
     error = models.TextField(_("错误"), blank=True)
     warnings = models.JSONField(_("提示"), default=list, blank=True)
+    # I_base / I_year per price-index series, fixed when the run starts (comparable prices only)
+    price_ratios = models.JSONField(_("价格指数换算比"), default=dict, blank=True)
     accepted_at = models.DateTimeField(_("采纳时间"), null=True, blank=True)
     accepted_by = models.ForeignKey(
         User, verbose_name=_("采纳人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"

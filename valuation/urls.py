@@ -27,4 +27,5 @@ urlpatterns = [
     path("parameter-sets/<int:pk>/<slug:action>/", views.parameter_set_action, name="parameter-set-action"),
     path("parameter-values/<int:pk>/", views.parameter_value_edit, name="parameter-value-edit"),
     path("indicators/", views.indicator_list, name="indicator-list"),
+    path("price-indices/", views.price_index_list, name="price-index-list"),
 ]

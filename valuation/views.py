@@ -4,6 +4,7 @@ import json
 from io import BytesIO
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,13 +18,22 @@ from openpyxl import Workbook
 from directory.forms import DivisionChoiceField, division_choices_for
 from directory.models import AdministrativeDivision
 from directory.permissions import Capability, can
+from tmcs.errors import DomainError
 from tmcs.filters import FilterSet
 from tmcs.forms import Form
 from tmcs.listing import Column, ObjectListView
 from tmcs.web import run_service
 
 from . import indicators, services
-from .models import AccountingRun, ParameterSetStatus, ParameterValue, PriceBasis, RunInput, RunStatus
+from .models import (
+    AccountingRun,
+    ParameterSetStatus,
+    ParameterValue,
+    PriceBasis,
+    PriceIndex,
+    RunInput,
+    RunStatus,
+)
 from .reports import render_run_pdf
 from .selectors import parameter_sets, run_summary, runs_for
 
@@ -376,6 +386,40 @@ def parameter_value_edit(request, pk):
             "indicator": indicator,
             "label": _param_label(indicator, value.param_key),
         },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+class PriceIndexForm(Form):
+    series = forms.CharField(
+        label=gettext_lazy("指数编码"),
+        max_length=40,
+        help_text=gettext_lazy("如 agri_producer（农产品生产者价格指数）"),
+    )
+    year = forms.IntegerField(label=gettext_lazy("年份"))
+    value = forms.DecimalField(label=gettext_lazy("指数值"), max_digits=12, decimal_places=4)
+    source = forms.CharField(label=gettext_lazy("来源"), max_length=300)
+
+
+def price_index_list(request):
+    """The price indices behind comparable prices; city administrators enter them."""
+    may_manage = can(request.user, Capability.MANAGE_VALUATION)
+    form = PriceIndexForm(request.POST or None) if may_manage else None
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.record_price_index(actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                form.add_service_errors(exc)  # field errors next to their fields
+            else:
+                messages.success(request, _("价格指数已保存。"))
+                return redirect("valuation:price-index-list")
+    return render(
+        request,
+        "valuation/price_index_list.html",
+        {"indices": PriceIndex.objects.order_by("series", "year"), "form": form},
         status=400 if request.method == "POST" else 200,
     )
 

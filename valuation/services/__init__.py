@@ -11,6 +11,7 @@ from .parameters import (
     load_default_parameter_set,
     params_of,
     publish_parameter_set,
+    record_price_index,
     update_parameter_value,
 )
 from .runs import (
@@ -43,6 +44,7 @@ __all__ = [
     "process_chunk",
     "publish_parameter_set",
     "record_input",
+    "record_price_index",
     "retry_run",
     "start_run",
     "update_parameter_value",

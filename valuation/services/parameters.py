@@ -1,7 +1,7 @@
 """Parameter sets: load the defaults, copy to a new version, edit drafts, publish."""
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Max
@@ -18,6 +18,7 @@ from ..models import (
     ParameterSet,
     ParameterSetStatus,
     ParameterValue,
+    PriceIndex,
 )
 from .common import require as _require
 
@@ -145,3 +146,31 @@ def params_of(parameter_set):
     ):
         params[indicator_key][param_key] = value
     return params
+
+
+@transaction.atomic
+def record_price_index(*, actor, series, year, value, source):
+    """Enter or correct one yearly index value. Runs keep the ratios they started with, so a
+    correction only affects runs started afterwards."""
+    _require(actor, Capability.MANAGE_VALUATION)
+    errors = {}
+    series = (series or "").strip()
+    if not series or len(series) > 40 or not series.replace("_", "").isalnum() or not series.isascii():
+        errors["series"] = [_("指数编码须为字母、数字或下划线，如 agri_producer。")]
+    if not isinstance(year, int) or not 1950 <= year <= timezone.localdate().year:
+        errors["year"] = [_("年份须在 1950 至今年之间。")]
+    try:
+        value = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.0001")):
+        errors["value"] = [_("指数值须为正数，最多四位小数。")]
+    if not (source or "").strip():
+        errors["source"] = [_("请注明来源（如统计年鉴及表号）。")]
+    if errors:
+        raise DomainError(_("价格指数有误。"), code="invalid", fields=errors)
+    with audit_context(user=actor, reason="price index"):
+        index, _created = PriceIndex.objects.update_or_create(
+            series=series, year=year, defaults={"value": value, "source": source.strip()}
+        )
+    return index

@@ -105,6 +105,7 @@ def start_run(
             price_basis=price_basis,
             base_year=base_year if price_basis == PriceBasis.COMPARABLE else None,
             warnings=warnings,
+            price_ratios={series: str(ratio) for series, ratio in indices.items()},
             created_by=actor,
         )
         if assets:
@@ -297,9 +298,8 @@ def _evaluate(key, raw, params, ratios, warnings, label):
 
 
 def _ratios(run):
-    if run.price_basis != PriceBasis.COMPARABLE:
-        return {}
-    return _price_indices(run.price_basis, run.year, run.base_year, [])
+    """The price-index ratios frozen at the start (an index corrected later changes no run)."""
+    return {series: Decimal(ratio) for series, ratio in run.price_ratios.items()}
 
 
 def maybe_finalize(run_id):

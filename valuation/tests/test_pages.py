@@ -204,3 +204,55 @@ def test_indicator_page_documents_every_indicator(client, county_staff):
     for indicator in REGISTRY.values():
         assert f">{indicator.code}<" in page
     assert "影子工程法" in page
+
+
+def test_price_indices_are_entered_by_city_admins_and_frozen_per_run(
+    client,
+    city_admin,
+    county_staff,
+    make_asset,
+    parameter_set,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+):
+    from valuation.models import PriceIndex
+
+    client.force_login(county_staff)
+    assert (
+        client.post(
+            "/valuation/price-indices/", {"series": "cpi", "year": 2020, "value": "100", "source": "x"}
+        ).status_code
+        == 403
+    )
+    client.force_login(city_admin)
+    bad = client.post(
+        "/valuation/price-indices/", {"series": "农产品", "year": 2020, "value": "-1", "source": "年鉴"}
+    )
+    assert bad.status_code == 400 and "指数编码须为字母" in bad.content.decode()
+    assert "指数值须为正数" in bad.content.decode()
+    assert not PriceIndex.objects.exists()
+    for year, value in ((2010, "100"), (2025, "160")):
+        client.post(
+            "/valuation/price-indices/",
+            {"series": "agri_producer", "year": year, "value": value, "source": "统计年鉴"},
+        )
+    assert "160.0000" in client.get("/valuation/price-indices/").content.decode()
+    with django_capture_on_commit_callbacks(
+        execute=False
+    ):  # start, then correct the index before the chunks run
+        run = services.start_run(
+            actor=county_staff,
+            division=AdministrativeDivision.objects.get(code="331102000000"),
+            year=2025,
+            parameter_set=parameter_set,
+            price_basis="comparable",
+            base_year=2010,
+        )
+    assert run.price_ratios == {"agri_producer": str(Decimal("100") / Decimal("160"))}
+    services.record_price_index(
+        actor=city_admin, series="agri_producer", year=2025, value="200", source="更正"
+    )
+    from valuation.services.runs import _ratios
+
+    run.refresh_from_db()
+    assert _ratios(run)["agri_producer"] == Decimal("0.625")
