@@ -32,6 +32,11 @@ def reach_prefixes(user, capability=Capability.VIEW):
     return _prefixes([m for m in memberships_with(user, capability) if is_division_scoped(m)])
 
 
+def within_reach(user, field, capability=Capability.VIEW):
+    """Q of rows whose division code `field` lies in the user's division-scoped reach."""
+    return _prefix_q(field, reach_prefixes(user, capability))
+
+
 def _prefix_q(field, prefixes):
     q = Q(pk__in=[])
     for prefix in prefixes:

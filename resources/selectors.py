@@ -8,15 +8,13 @@ import pghistory.models
 from django.db.models import Q
 
 from directory.permissions import Capability, is_division_scoped, memberships_with
-from directory.selectors import reach_prefixes
+from directory.selectors import reach_prefixes, within_reach
 
 from .models import Asset, ImportBatch, Restriction, RestrictionKind, Right, RightStatus
 
 
 def assets_for(user):
-    q = Q(pk__in=[])
-    for prefix in reach_prefixes(user):
-        q |= Q(division__code__startswith=prefix)
+    q = within_reach(user, "division__code")
     secured_by = [
         m.organization_id for m in memberships_with(user, Capability.VIEW) if not is_division_scoped(m)
     ]
@@ -63,9 +61,7 @@ def history_of(asset):
 def listings_for(user):
     from .models import IdleAssetListing
 
-    q = Q(pk__in=[])
-    for prefix in reach_prefixes(user):
-        q |= Q(collective__division__code__startswith=prefix)
+    q = within_reach(user, "collective__division__code")
     return IdleAssetListing.objects.filter(q).select_related("collective__division", "resource_type", "asset")
 
 
@@ -84,12 +80,9 @@ def catalog_for(user):
 
     from .models import ResourceType
 
-    prefixes = reach_prefixes(user)
-    if not prefixes:
+    if not reach_prefixes(user):
         return ResourceType.objects.none()
-    visible = Q(pk__in=[])
-    for prefix in prefixes:
-        visible |= Q(assets__division__code__startswith=prefix)
+    visible = within_reach(user, "assets__division__code")
     return ResourceType.objects.annotate(asset_count=Count("assets", filter=visible))
 
 

@@ -3,30 +3,21 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
-
-from directory.selectors import reach_prefixes
+from directory.selectors import within_reach
 
 from .models import AccountingRun, AssetResult, EcologicalInput, ParameterSet
 
 
-def _within(field, user):
-    q = Q(pk__in=[])
-    for prefix in reach_prefixes(user):
-        q |= Q(**{f"{field}__startswith": prefix})
-    return q
-
-
 def runs_for(user):
     """Runs over divisions in the user's reach (banks read valuations through assets_for)."""
-    return AccountingRun.objects.filter(_within("division__code", user)).select_related(
+    return AccountingRun.objects.filter(within_reach(user, "division__code")).select_related(
         "division", "parameter_set", "created_by", "accepted_by"
     )
 
 
 def inputs_for(user):
     return EcologicalInput.objects.filter(
-        _within("asset__division__code", user) | _within("division__code", user)
+        within_reach(user, "asset__division__code") | within_reach(user, "division__code")
     ).select_related("asset", "division", "entered_by")
 
 
@@ -61,20 +52,34 @@ def latest_asset_valuation(asset):
     )
 
 
+def indicator_totals(run):
+    """Per-indicator totals at the run's own division, largest first (unrounded)."""
+    from . import indicators
+    from .models import Rollup
+
+    return [
+        {
+            "key": r.indicator_key,
+            "name": str(indicators.get(r.indicator_key).name),
+            "code": indicators.get(r.indicator_key).code,
+            "category": r.category,
+            "value": r.value,
+        }
+        for r in Rollup.objects.filter(run=run, division_id=run.division_id).order_by("-value")
+    ]
+
+
 def run_summary(run):
-    """What the run page, the PDF report and the API show: totals per category and per indicator at
+    """What the run page, the PDF report and the API show: totals per indicator and per category at
     the run's division, the next level of divisions, and the trend of earlier runs of the same
     division (the latest finished run per year, accepted ones preferred). Values stay unrounded."""
-    from . import indicators
-    from .models import Rollup, RunStatus
+    from .models import RunStatus
 
-    at_root = list(Rollup.objects.filter(run=run, division_id=run.division_id).order_by("-value"))
+    totals = indicator_totals(run)
     by_category = {}
-    for rollup in at_root:
-        by_category[rollup.category] = by_category.get(rollup.category, Decimal(0)) + rollup.value
-    children = _child_totals(run)
-    trend = []
-    seen = set()
+    for item in totals:
+        by_category[item["category"]] = by_category.get(item["category"], Decimal(0)) + item["value"]
+    trend, seen = [], set()
     for other in (
         AccountingRun.objects.filter(
             division_id=run.division_id, status=RunStatus.SUCCEEDED, price_basis=run.price_basis
@@ -85,21 +90,7 @@ def run_summary(run):
         if other.year not in seen:
             seen.add(other.year)
             trend.append((other.year, other.total_value or Decimal(0), other.accepted_at is not None))
-    return {
-        "indicators": [
-            {
-                "key": r.indicator_key,
-                "name": str(indicators.get(r.indicator_key).name),
-                "code": indicators.get(r.indicator_key).code,
-                "category": r.category,
-                "value": r.value,
-            }
-            for r in at_root
-        ],
-        "categories": by_category,
-        "children": children,
-        "trend": trend,
-    }
+    return {"indicators": totals, "categories": by_category, "children": _child_totals(run), "trend": trend}
 
 
 def _child_totals(run):

@@ -35,7 +35,7 @@ from .models import (
     RunStatus,
 )
 from .reports import render_run_pdf
-from .selectors import parameter_sets, run_summary, runs_for
+from .selectors import indicator_totals, parameter_sets, run_summary, runs_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -251,7 +251,7 @@ def run_compare(request, pk, other_pk):
     run, other = get_object_or_404(visible, pk=pk), get_object_or_404(visible, pk=other_pk)
     rows = {}
     for side, subject in (("a", other), ("b", run)):
-        for item in run_summary(subject)["indicators"]:
+        for item in indicator_totals(subject):
             rows.setdefault(item["key"], {"name": item["name"], "code": item["code"], "a": 0, "b": 0})[
                 side
             ] = item["value"]
