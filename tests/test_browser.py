@@ -53,6 +53,17 @@ def _login(browser, live_server, username):
     WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "stat-divisions")))
 
 
+def _click_and_load(browser, element, timeout=15):
+    """Click something that loads a new page and wait until the old page is gone.
+
+    Without the wait, a lookup right after the click can find the old page's element,
+    which then goes stale mid-read (seen as a flaky StaleElementReferenceException).
+    """
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, timeout).until(ec.staleness_of(old_page))
+
+
 def test_dashboard_in_chinese_with_live_system_status(browser, live_server, demo_region):
     _login(browser, live_server, "city_admin")
     assert browser.find_element(By.TAG_NAME, "h1").text == "工作台"
@@ -86,7 +97,7 @@ def test_login_error_and_404_page(browser, live_server, demo_region):
     browser.get(f"{live_server.url}/accounts/login/")
     browser.find_element(By.NAME, "username").send_keys("city_admin")
     browser.find_element(By.NAME, "password").send_keys("wrong")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     alert = browser.find_element(By.CSS_SELECTOR, ".alert-danger")
     assert "请输入一个正确的" in alert.text
     browser.save_screenshot(str(SCREENSHOTS / "login-error.png"))
@@ -104,7 +115,7 @@ def test_register_a_person_then_reveal_the_id_with_a_logged_purpose(browser, liv
     browser.find_element(By.NAME, "name").send_keys("周山水")
     browser.find_element(By.NAME, "national_id").send_keys("331102198001010018")  # wrong check digit
     Select(browser.find_element(By.NAME, "division")).select_by_visible_text("331102199201 示范村（演示）")
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
     assert "身份证号码校验位不正确" in browser.find_element(By.CSS_SELECTOR, ".invalid-feedback").text
     browser.save_screenshot(str(SCREENSHOTS / "person-form-error.png"))
 
@@ -112,13 +123,13 @@ def test_register_a_person_then_reveal_the_id_with_a_logged_purpose(browser, liv
     field.clear()
     field.send_keys("331102198001010019")
     browser.find_element(By.NAME, "phone").send_keys("13857801234")
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
     WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "masked-id")))
     assert browser.find_element(By.ID, "masked-id").text == "331102********0019"
     browser.save_screenshot(str(SCREENSHOTS / "person-detail.png"))
 
     browser.find_element(By.ID, "id_purpose").send_keys("核对土地承包合同")
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/reveal/'] button").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/reveal/'] button"))
     assert browser.find_element(By.ID, "full-id").text == "331102198001010019"
     assert PersonalDataAccess.objects.get().purpose == "核对土地承包合同"
     browser.save_screenshot(str(SCREENSHOTS / "person-revealed.png"))
@@ -133,7 +144,7 @@ def test_bank_officer_opens_an_api_client(browser, live_server, demo_region):
     browser.get(f"{live_server.url}/directory/api-clients/")
     Select(browser.find_element(By.NAME, "organization")).select_by_index(1)
     browser.find_element(By.NAME, "name").send_keys("信贷系统")
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
     secret = browser.find_element(By.CSS_SELECTOR, "#issued-secret code").text
     assert len(secret) > 30
     browser.save_screenshot(str(SCREENSHOTS / "api-clients.png"))
@@ -241,7 +252,7 @@ def test_registration_notice_certificate_and_verification(browser, live_server, 
     submitted = Registration.objects.get(status="submitted")
     _login(browser, live_server, "coop_staff")
     browser.get(f"{live_server.url}/resources/registrations/{submitted.pk}/")
-    browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button[value=approve]"))
     assert browser.find_element(By.CSS_SELECTOR, ".registration-status").text == "公示中"
     browser.save_screenshot(str(SCREENSHOTS / "registration-detail.png"))
     browser.get(f"{live_server.url}/notices/{submitted.pk}/")
@@ -264,7 +275,7 @@ def test_village_clerk_follows_a_listing(browser, live_server, demo_region):
     load_demo_assets()
     _login(browser, live_server, "village_clerk")
     browser.get(f"{live_server.url}/resources/listings/")
-    browser.find_element(By.LINK_TEXT, "示范村闲置老粮仓（演示）").click()
+    _click_and_load(browser, browser.find_element(By.LINK_TEXT, "示范村闲置老粮仓（演示）"))
     assert browser.find_element(By.CSS_SELECTOR, ".listing-status").text == "待审核"
     browser.save_screenshot(str(SCREENSHOTS / "listing-detail.png"))
     _login_as_staff_and_review(browser, live_server)
@@ -280,6 +291,6 @@ def _login_as_staff_and_review(browser, live_server):
     browser.find_element(By.CSS_SELECTOR, "form[action$='/request-info/'] textarea").send_keys(
         "请补充房屋安全鉴定报告"
     )
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/request-info/'] button").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/request-info/'] button"))
     assert browser.find_element(By.CSS_SELECTOR, ".listing-status").text == "待补充材料"
     browser.save_screenshot(str(SCREENSHOTS / "listing-review.png"))

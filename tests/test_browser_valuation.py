@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.test_browser import SCREENSHOTS, _login, browser  # noqa: F401  (browser is a fixture)
+from tests.test_browser import SCREENSHOTS, _click_and_load, _login, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def test_run_page_draws_its_charts_and_the_report_prints(browser, live_server, d
     run = load_demo_valuation()[-1]
     _login(browser, live_server, "coop_staff")
     browser.get(f"{live_server.url}/valuation/runs/")
-    browser.find_element(By.LINK_TEXT, str(run.pk)).click()
+    _click_and_load(browser, browser.find_element(By.LINK_TEXT, str(run.pk)))
     WebDriverWait(browser, 10).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, "#chart-indicators[data-drawn]"))
     )
@@ -29,7 +29,7 @@ def test_run_page_draws_its_charts_and_the_report_prints(browser, live_server, d
     assert "万元" in browser.find_element(By.ID, "gep-total").text
     browser.save_screenshot(str(SCREENSHOTS / "gep-run.png"))
     browser.get(f"{live_server.url}/valuation/parameter-sets/")
-    browser.find_element(By.CSS_SELECTOR, "table a").click()
+    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "table a"))
     browser.save_screenshot(str(SCREENSHOTS / "gep-parameter-set.png"))
 
     pdf = tmp_path / "report.pdf"
