@@ -74,6 +74,13 @@ DEMO_ORGANIZATIONS = [
         "331100000000",
         "91331100MA2D00005",
     ),
+    (
+        "investor",
+        "丽水示范生态旅游开发有限公司（演示）",
+        OrganizationKind.ENTERPRISE,
+        "331102000000",
+        "91331102MA2D00006",
+    ),
 ]
 
 # (username, display name, role, organization key)
@@ -84,6 +91,7 @@ DEMO_USERS = [
     ("bank_officer", "银行客户经理", Role.BANK_OFFICER, "bank"),
     ("guarantor_officer", "担保机构经办人", Role.GUARANTOR_OFFICER, "guarantor"),
     ("auditor", "审计员", Role.AUDITOR, "city_coop"),
+    ("investor", "投资企业经办人", Role.INVESTOR, "investor"),
 ]
 
 

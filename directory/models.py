@@ -135,6 +135,9 @@ class Role(models.TextChoices):
     BANK_OFFICER = "bank_officer", _("银行客户经理")
     GUARANTOR_OFFICER = "guarantor_officer", _("担保机构经办人")
     AUDITOR = "auditor", _("审计员（只读）")
+    # An enterprise or individual investor's representative on the trading platform: registers,
+    # applies for listings, pays deposits, bids, signs trade contracts, posts demands.
+    INVESTOR = "investor", _("投资主体经办人")
 
 
 class User(AbstractUser):

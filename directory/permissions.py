@@ -34,6 +34,11 @@ class Capability(StrEnum):
     MANAGE_VALUATION_INPUTS = "manage_valuation_inputs"
     RUN_VALUATION = "run_valuation"
     ACCEPT_VALUATION = "accept_valuation"
+    # transactions: the cooperative's trading desk (collection contracts, packages, listings,
+    # investor qualification, trade contracts, settlement and distribution) in its divisions;
+    # investors trade for their own organization (apply, bid, sign, pay, post demands)
+    MANAGE_TRADING = "manage_trading"
+    TRADE = "trade"
 
 
 C = Capability
@@ -51,16 +56,18 @@ ROLE_CAPABILITIES = {
             C.MANAGE_VALUATION_INPUTS,
             C.RUN_VALUATION,
             C.ACCEPT_VALUATION,
+            C.MANAGE_TRADING,
         }
     ),
     Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS}),
     Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS}),
     Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
     Role.AUDITOR: frozenset({C.VIEW}),
+    Role.INVESTOR: frozenset({C.VIEW, C.TRADE}),
 }
 
 # Roles whose reach is their own organization rather than a division subtree.
-ORGANIZATION_SCOPED_ROLES = frozenset({Role.BANK_OFFICER, Role.GUARANTOR_OFFICER})
+ORGANIZATION_SCOPED_ROLES = frozenset({Role.BANK_OFFICER, Role.GUARANTOR_OFFICER, Role.INVESTOR})
 
 # Kinds of organization that only a city administrator may create or change: they define who
 # runs the platform and who may lend on it.

@@ -18,6 +18,8 @@ ORGANIZATION_EXPECTED = {
     Role.BANK_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     Role.GUARANTOR_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     Role.AUDITOR: {"own": (Y, Y, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
+    # An investor acts for its own enterprise, which the directory does not list to it.
+    Role.INVESTOR: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
 }
 PERSON_EXPECTED = {
     Role.CITY_ADMIN: {"own": (Y, Y, Y, Y), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
@@ -26,6 +28,8 @@ PERSON_EXPECTED = {
     Role.BANK_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     Role.GUARANTOR_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     Role.AUDITOR: {"own": (Y, Y, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
+    # An investor acts for its own enterprise, which the directory does not list to it.
+    Role.INVESTOR: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
 }
 # Where each role's organization sits, and its sibling and parent divisions.
 PLACES = {
@@ -40,6 +44,7 @@ ROLE_PLACE = {
     Role.BANK_OFFICER: "city",
     Role.GUARANTOR_OFFICER: "city",
     Role.AUDITOR: "city",
+    Role.INVESTOR: "county",
 }
 ROLE_ORG_KIND = {
     Role.CITY_ADMIN: OrganizationKind.COOPERATIVE,
@@ -48,6 +53,7 @@ ROLE_ORG_KIND = {
     Role.BANK_OFFICER: OrganizationKind.BANK,
     Role.GUARANTOR_OFFICER: OrganizationKind.GUARANTOR,
     Role.AUDITOR: OrganizationKind.COOPERATIVE,
+    Role.INVESTOR: OrganizationKind.ENTERPRISE,
 }
 _ids = iter(range(100, 999))
 
@@ -217,6 +223,7 @@ CATALOG_MANAGERS = {
     Role.BANK_OFFICER: N,
     Role.GUARANTOR_OFFICER: N,
     Role.AUDITOR: N,
+    Role.INVESTOR: N,
 }
 
 
@@ -233,6 +240,7 @@ VALUATION = {
     Role.BANK_OFFICER: set(),
     Role.GUARANTOR_OFFICER: set(),
     Role.AUDITOR: set(),
+    Role.INVESTOR: set(),
 }
 
 
