@@ -25,6 +25,7 @@ urlpatterns = [
     path("verify/<str:code>/", resources_public.verify_certificate, name="verify-certificate"),
     path("valuation/", include("valuation.urls")),
     path("transactions/", include("transactions.urls")),
+    path("trading/", include("transactions.public_urls")),
     path("finance/", include("finance.urls")),
     path("projects/", include("projects.urls")),
 ]

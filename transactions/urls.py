@@ -1,9 +1,27 @@
-from django.urls import path
-
-from . import views
+from .views import (
+    auctions,
+    collection,
+    contracts,
+    demands,
+    investors,
+    listings,
+    overview,
+    packages,
+    settlement,
+    units,
+)
 
 app_name = "transactions"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    *overview.urlpatterns,
+    *collection.urlpatterns,
+    *packages.urlpatterns,
+    *investors.urlpatterns,
+    *listings.urlpatterns,
+    *auctions.urlpatterns,
+    *contracts.urlpatterns,
+    *settlement.urlpatterns,
+    *units.urlpatterns,
+    *demands.urlpatterns,
 ]

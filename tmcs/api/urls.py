@@ -11,4 +11,5 @@ urlpatterns = [
     path("directory/", include(("directory.api.urls", "directory-api"))),
     path("resources/", include(("resources.api.urls", "resources-api"))),
     path("valuation/", include(("valuation.api.urls", "valuation-api"))),
+    path("transactions/", include(("transactions.api.urls", "transactions-api"))),
 ]
