@@ -1,0 +1,1 @@
+"""Forms of the trading desk, one module per area."""
