@@ -3,7 +3,8 @@
 Income attribution. The cooperative's income from a collection contract over a period
 [period_start, period_end) is what investors actually paid for its assets:
 
-1. take every PAYMENT_RECEIVED movement (not reversed, occurred_on in the period) of each trade
+1. take every payment of the price (PAYMENT_RECEIVED, and the winner's deposit applied to the
+   price at signing, DEPOSIT_APPLIED; not reversed, occurred_on in the period) of each trade
    contract that contains at least one asset of this collection contract;
 2. apportion each payment over all the assets of its trade contract by their CollectionItem
    weights (area or quantity; an asset's weight comes from this contract's item, otherwise from
@@ -62,6 +63,8 @@ KIND_FOR_MODEL = {
     RevenueModel.GUARANTEED_PLUS_DIVIDEND: (DistributionKind.SECOND_DIVIDEND, ScheduleKind.GUARANTEED),
     RevenueModel.SAVINGS: (DistributionKind.SAVINGS_DIVIDEND, ScheduleKind.SAVINGS),
 }
+# Money the investor has actually paid towards the price: transfers, and the deposit applied.
+PRICE_PAYMENT_KINDS = (MovementKind.PAYMENT_RECEIVED, MovementKind.DEPOSIT_APPLIED)
 DISTRIBUTABLE_STATUSES = (ContractStatus.SIGNED, ContractStatus.EXPIRED, ContractStatus.TERMINATED)
 
 
@@ -90,7 +93,7 @@ def attributed_income(contract, period_start, period_end):
         items_of.setdefault(item.contract_id, []).append(item)
     payments = (
         Movement.objects.filter(
-            kind=MovementKind.PAYMENT_RECEIVED,
+            kind__in=PRICE_PAYMENT_KINDS,
             trade_contract__in=list(items_of),
             occurred_on__gte=period_start,
             occurred_on__lt=period_end,
