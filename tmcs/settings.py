@@ -215,6 +215,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name across components get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "ContractStatusEnum": "transactions.models.ContractStatus",
+        "ListingStatusEnum": "transactions.models.ListingStatus",
+        "PackageStatusEnum": "transactions.models.PackageStatus",
+        "ReviewStatusEnum": "transactions.models.ReviewStatus",
+        "ScheduleStatusEnum": "transactions.models.ScheduleStatus",
+        "InstallmentStatusEnum": "transactions.models.InstallmentStatus",
+        "DemandStatusEnum": "transactions.models.DemandStatus",
+        "UnitBlockStatusEnum": "transactions.models.UnitBlockStatus",
+        "DepositStatusEnum": "transactions.models.DepositStatus",
+        "TradeKindEnum": "transactions.models.TradeKind",
+        "MovementKindEnum": "transactions.models.MovementKind",
+        "AccountKindEnum": "transactions.models.AccountKind",
+        "DistributionKindEnum": "transactions.models.DistributionKind",
+        "UnitKindEnum": "transactions.models.UnitKind",
+        "UnitTransferKindEnum": "transactions.models.UnitTransferKind",
+        "ScheduleKindEnum": "transactions.models.ScheduleKind",
+    },
 }
 
 FILTERS_EMPTY_CHOICE_LABEL = _("全部")

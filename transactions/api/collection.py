@@ -31,7 +31,7 @@ from ..services import collection as services
 ERROR = OpenApiResponse(description="{code, detail, fields}")
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class CollectionItemSerializer(serializers.ModelSerializer):
     asset_code = serializers.CharField(source="asset.code")
     asset_name = serializers.CharField(source="asset.name")
     area_m2 = serializers.DecimalField(source="asset.area_m2", max_digits=16, decimal_places=2)
@@ -90,7 +90,7 @@ class ContractSerializer(serializers.ModelSerializer):
 
 
 class ContractDetailSerializer(ContractSerializer):
-    items = ItemSerializer(many=True, read_only=True)
+    items = CollectionItemSerializer(many=True, read_only=True)
     beneficiaries = BeneficiarySerializer(many=True, read_only=True)
     schedule = ScheduleSerializer(many=True, read_only=True)
 

@@ -41,7 +41,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReviewSerializer(serializers.Serializer):
+class RegistrationReviewSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
@@ -58,20 +58,22 @@ class RegistrationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _review(self, request, approve):
         registration = self.get_object()
-        data = ReviewSerializer(data=request.data)
+        data = RegistrationReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         registration = services.review_investor_registration(
             actor=request.user, registration=registration, approve=approve, note=data.validated_data["note"]
         )
         return Response(RegistrationSerializer(self.get_queryset().get(pk=registration.pk)).data)
 
-    @extend_schema(summary="审核通过", request=ReviewSerializer, responses=RegistrationSerializer)
+    @extend_schema(summary="审核通过", request=RegistrationReviewSerializer, responses=RegistrationSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._review(request, True)
 
     @extend_schema(
-        summary="不予通过（须写明原因）", request=ReviewSerializer, responses=RegistrationSerializer
+        summary="不予通过（须写明原因）",
+        request=RegistrationReviewSerializer,
+        responses=RegistrationSerializer,
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):

@@ -138,7 +138,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         read_only_fields = [f for f in fields if f not in ("listing", "statement")]
 
 
-class ReviewSerializer(serializers.Serializer):
+class ApplicationReviewSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -230,12 +230,12 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="资格审核",
-        request=ReviewSerializer,
+        request=ApplicationReviewSerializer,
         responses={200: ApplicationSerializer, 400: ERROR, 403: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
-        payload = ReviewSerializer(data=request.data)
+        payload = ApplicationReviewSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         application = services.review_application(
             actor=request.user, application=self.get_object(), **payload.validated_data
