@@ -101,6 +101,7 @@ def test_village_listing_to_second_dividend(
     investor_party = ensure_party(investor_org)
     rival_org = second_investor.memberships.get().organization
     today = timezone.localdate()
+    collected_on = today - datetime.timedelta(days=400)  # collected a year ago, let from next month
     term_start = today + datetime.timedelta(days=30)
     term_end = term_start.replace(year=term_start.year + 10)
 
@@ -114,13 +115,13 @@ def test_village_listing_to_second_dividend(
         grantor=collective_party,
         source_right_kind=RightKind.OWNERSHIP,
         granted_right_kind=RightKind.MANAGEMENT,
-        start_date=today,
-        end_date=today.replace(year=today.year + 15),
+        start_date=collected_on,
+        end_date=collected_on.replace(year=collected_on.year + 15),
         revenue_model=RevenueModel.GUARANTEED_PLUS_DIVIDEND,
         annual_amount=Decimal("10000.00"),
         dividend_rate=Decimal("0.3000"),
         payment_frequency=PaymentFrequency.ANNUAL,
-        first_payment_date=today,
+        first_payment_date=collected_on,
         obligations="合作社负责修缮并统一招商。",
         assets=[asset],
         source_listing=idle,
@@ -224,37 +225,46 @@ def test_village_listing_to_second_dividend(
     assert listing.status == ListingStatus.CONTRACTED and package.status == PackageStatus.CONTRACTED
     _ledger_is_balanced()
 
-    # 6. The investor pays the first year's balance (32,000 − 30,000 deposit already applied … and more).
-    paid_on = today + datetime.timedelta(days=40)
+    # 6. The investor paid part of the balance yesterday (the bank transfer's date).
+    yesterday = today - datetime.timedelta(days=1)
     settlement.record_investor_payment(
         actor=county_staff,
         contract=trade,
-        amount=Decimal("2000.00"),
-        occurred_on=paid_on,
+        amount=Decimal("62000.00"),
+        occurred_on=yesterday,
         reference="BANK-Y1",
     )
-    assert ledger.balance(AccountKind.RECEIVABLE, investor_party) == Decimal("288000.00")
+    assert ledger.balance(AccountKind.RECEIVABLE, investor_party) == Decimal("228000.00")
+    assert ledger.balance(AccountKind.CASH, coop_party) == Decimal("92000.00")
 
-    # 7. Guaranteed payouts due so far go to the collective.
+    # 7. The guaranteed amounts due so far (two years: at collection and a year later) go to the
+    # collective.
     paid = settlement.pay_scheduled_payments(
         actor=county_staff, contract=contract, due_on_or_before=today, reference="PAY-1", occurred_on=today
     )
-    assert sum(line.amount for line in paid) == Decimal("10000.00")
+    assert sum(line.amount for line in paid) == Decimal("20000.00")
     assert ledger.balance(AccountKind.PAYABLE, collective_party) == 0
+    assert ledger.balance(AccountKind.CASH, coop_party) == Decimal("72000.00")
 
-    # 8. Year end: the second dividend is 30 % of the income attributed to the contract, less the
-    # guaranteed amount paid for the year, never negative.
-    year_end = today.replace(year=today.year + 1)
+    # 8. Second dividend for the first 400 days: 30 % of the price paid in the period (the deposit
+    # was applied today, outside it) less the guaranteed amount for the one schedule year that lies
+    # wholly inside the period.
     second = distribution.declare_distribution(
         actor=county_staff,
         contract=contract,
         kind="second_dividend",
-        period_start=today,
-        period_end=year_end,
+        period_start=collected_on,
+        period_end=today,
     )
-    income = Decimal("2000.00")  # only the cash received in the period counts as income
-    assert second.income == income
-    assert second.amount == max(Decimal("0.00"), income * Decimal("0.3") - Decimal("10000.00"))
-    assert coop_right.pk  # the cooperative's management right stayed in force throughout
-    _ledger_is_balanced()
+    assert second.income == Decimal("62000.00")
+    assert second.amount == Decimal("62000.00") * Decimal("0.3") - Decimal("10000.00")
+    assert [line.amount for line in second.lines.all()] == [Decimal("8600.00")]
+    assert ledger.balance(AccountKind.PAYABLE, collective_party) == Decimal("-8600.00")
+    distribution.pay_distribution(
+        actor=county_staff, distribution=second, reference="PAY-2", occurred_on=today
+    )
+    assert ledger.balance(AccountKind.PAYABLE, collective_party) == 0
+    assert ledger.balance(AccountKind.CASH, coop_party) == Decimal("63400.00")
+    assert Right.objects.get(pk=coop_right.pk).status == "active"  # the cooperative still runs the asset
     assert Asset.objects.get(pk=asset.pk).status == AssetStatus.LEASED
+    _ledger_is_balanced()
