@@ -52,6 +52,7 @@ demo: migrate
 	@$(MANAGE) load_demo_region
 	@$(MANAGE) load_demo_assets
 	@$(MANAGE) load_demo_valuation
+	@$(MANAGE) load_demo_trading
 
 run: venv services messages migrate static demo
 	@mkdir -p .local

@@ -3,6 +3,7 @@ safe defaults for a local machine: `make run` / `make test` need no .env at all.
 See .env.example for every variable."""
 
 import datetime
+import os
 from pathlib import Path
 
 import environ
@@ -108,6 +109,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default=f"redis://127.0.0.1:{TMCS_REDIS_PORT}/0")
+# Parallel test workers (pytest-xdist gw0, gw1, …) each get their own Redis database, as
+# pytest-django gives each its own PostgreSQL database: cache keys and Celery queues never mix.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and _XDIST_WORKER[2:].isdigit():
+    _base, _slash, _db = REDIS_URL.rpartition("/")
+    REDIS_URL = f"{_base}/{(int(_db) if _db.isdigit() else 0) + 1 + int(_XDIST_WORKER[2:])}"
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
