@@ -79,6 +79,7 @@ bench: migrate
 	@$(PY) bench/run.py $(BENCH)
 	@$(PY) bench/registry.py --n $(or $(N),100000)
 	@$(PY) bench/valuation.py --n $(or $(N),100000)
+	@$(PY) bench/trading.py
 
 clean: stop
 	rm -rf .local staticfiles

@@ -1,5 +1,6 @@
 """Splitting money exactly: largest-remainder (Hamilton) apportionment to the cent."""
 
+import math
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
@@ -18,15 +19,21 @@ def split_by_weights(amount, weights):
         raise ValueError(f"amount {amount} has more than 2 decimal places")
     if amount < 0:
         raise ValueError("amount must not be negative")
-    weights = [Fraction(w) if not isinstance(w, Decimal) else Fraction(str(w)) for w in weights]
+    weights = [Fraction(str(w)) if isinstance(w, Decimal) else Fraction(w) for w in weights]
     if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
         raise ValueError("weights must be non-negative with a positive sum")
-    total_cents = int(amount * 100)
-    total_weight = sum(weights)
-    quotas = [Fraction(total_cents) * w / total_weight for w in weights]
-    floors = [q.numerator // q.denominator for q in quotas]
+    # Scale the weights to integers over their common denominator: the same exact quotas, but in
+    # integer arithmetic (Fractions with thousands of distinct denominators are slow).
+    common = math.lcm(*(w.denominator for w in weights))
+    scaled = [w.numerator * (common // w.denominator) for w in weights]
+    total_cents, total_weight = int(amount * 100), sum(scaled)
+    floors, remainders = [], []
+    for weight in scaled:
+        cents, remainder = divmod(total_cents * weight, total_weight)
+        floors.append(cents)
+        remainders.append(remainder)
     left = total_cents - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - floors[i]), i))
+    order = sorted(range(len(scaled)), key=lambda i: (-remainders[i], i))
     for i in order[:left]:
         floors[i] += 1
     return [(Decimal(c) / 100).quantize(CENT, rounding=ROUND_DOWN) for c in floors]
