@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from directory.permissions import Capability, memberships_with
 from directory.selectors import within_reach
 from valuation.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from valuation.api.idempotency import idempotent_request
+from valuation.api.idempotency import create_once, idempotent_request
 
 from ..models import Bid, Listing, ListingApplication, ListingStatus, ReviewStatus
 from ..services import auctions
@@ -89,16 +89,12 @@ class BidViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if replayed is not None:
             bid = Bid.objects.select_related("application").get(pk=replayed)
             return Response(BidSerializer(bid).data, headers={"Idempotent-Replayed": "true"})
-        try:
-            bid = auctions.place_bid(
+        bid = create_once(
+            idempotent,
+            lambda: auctions.place_bid(
                 actor=request.user, listing=listing, amount=payload.validated_data["amount"]
-            )
-        except BaseException:
-            if idempotent:
-                idempotent.release()
-            raise
-        if idempotent:
-            idempotent.complete(bid.pk)
+            ),
+        )
         return Response(BidSerializer(bid).data, status=status.HTTP_201_CREATED)
 
 

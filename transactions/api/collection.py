@@ -14,7 +14,7 @@ from directory.permissions import Capability, can
 from resources.models import RightKind
 from resources.selectors import assets_for
 from tmcs.errors import PermissionDeniedError
-from valuation.api.idempotency import idempotent_request
+from valuation.api.idempotency import create_once, idempotent_request
 
 from ..forms.collection import CollectionContractFilter
 from ..models import (
@@ -179,14 +179,10 @@ class CollectionContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
             response = self._respond(CollectionContract(pk=replayed))
             response["Idempotent-Replayed"] = "true"
             return response
-        try:
-            contract = services.create_collection_contract(actor=request.user, **payload.validated_data)
-        except BaseException:
-            if idempotent:
-                idempotent.release()
-            raise
-        if idempotent:
-            idempotent.complete(contract.pk)
+        contract = create_once(
+            idempotent,
+            lambda: services.create_collection_contract(actor=request.user, **payload.validated_data),
+        )
         return self._respond(contract, status.HTTP_201_CREATED)
 
     @extend_schema(

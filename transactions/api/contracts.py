@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from directory.permissions import Capability, can
 from tmcs.errors import PermissionDeniedError
-from valuation.api.idempotency import idempotent_request
+from valuation.api.idempotency import create_once, idempotent_request
 
 from ..forms.contracts import TradeContractFilter
 from ..models import PaymentFrequency, TradeContract, TradeContractItem, TradeInstallment
@@ -128,14 +128,9 @@ class TradeContractViewSet(viewsets.ReadOnlyModelViewSet):
             return self._respond(TradeContract(pk=replayed), headers={"Idempotent-Replayed": "true"})
         data = dict(payload.validated_data)
         listing = get_object_or_404(sold_listings_for(request.user), pk=data.pop("listing"))
-        try:
-            contract = services.create_trade_contract(actor=request.user, listing=listing, **data)
-        except BaseException:
-            if idempotent:
-                idempotent.release()
-            raise
-        if idempotent:
-            idempotent.complete(contract.pk)
+        contract = create_once(
+            idempotent, lambda: services.create_trade_contract(actor=request.user, listing=listing, **data)
+        )
         return self._respond(contract, status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -73,6 +73,21 @@ class IdempotentRequest:
         cache.delete(self.cache_key)
 
 
+def create_once(idempotent, create):
+    """Run `create()` (a service call returning a model instance) under the request's claim:
+    the claim is completed with the new pk, or released if creating fails, so the client may
+    retry or correct the request under the same key. Without a key, just create."""
+    if idempotent is None:
+        return create()
+    try:
+        created = create()
+    except BaseException:
+        idempotent.release()
+        raise
+    idempotent.complete(created.pk)
+    return created
+
+
 def idempotent_request(request, scope):
     """An IdempotentRequest when the request carries the header, else None."""
     key = request.headers.get(HEADER)

@@ -23,7 +23,7 @@ from ..selectors import latest_asset_valuation, parameter_sets, runs_for
 from . import serializers as s
 from .filters import ResultFilter, RollupFilter, RunFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotent_request
+from .idempotency import create_once, idempotent_request
 
 ERROR = OpenApiResponse(description="{code, detail, fields}")
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -89,8 +89,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             run = get_object_or_404(runs_for(request.user), pk=replayed)
             return self._respond(run, headers={"Idempotent-Replayed": "true"})
         data = payload.validated_data
-        try:
-            run = services.start_run(
+        run = create_once(
+            idempotent,
+            lambda: services.start_run(
                 actor=request.user,
                 division=data["division"],
                 year=data["year"],
@@ -98,13 +99,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 price_basis=data["price_basis"],
                 base_year=data.get("base_year"),
                 assets=data.get("assets"),
-            )
-        except BaseException:
-            if idempotent:
-                idempotent.release()
-            raise
-        if idempotent:
-            idempotent.complete(run.pk)
+            ),
+        )
         location = request.build_absolute_uri(f"{request.path}{run.pk}/")
         return self._respond(run, status.HTTP_201_CREATED, headers={"Location": location})
 
