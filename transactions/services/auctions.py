@@ -57,7 +57,7 @@ from ..models import (
     ReviewStatus,
 )
 from . import ledger
-from .common import check_transition, cooperative_for, investor_of, require
+from .common import check_transition, cooperative_party, investor_of, require
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def _held_for(application):
 
 
 def _refund_deposits(listing, recorder, *, keep=None, system=False):
-    cooperative_party = ensure_party(cooperative_for(listing.division))
+    coop_party = cooperative_party(listing.division)
     refunded = []
     applications = (
         listing.applications.select_for_update(of=("self",))
@@ -259,7 +259,7 @@ def _refund_deposits(listing, recorder, *, keep=None, system=False):
                     memo=memo,
                     lines=[
                         ledger.debit(AccountKind.DEPOSIT_HELD, ensure_party(application.investor), held),
-                        ledger.credit(AccountKind.CASH, cooperative_party, held),
+                        ledger.credit(AccountKind.CASH, coop_party, held),
                     ],
                     idempotency_key=f"deposit-refund:{application.pk}",
                     listing=listing,

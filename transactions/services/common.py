@@ -3,8 +3,9 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from directory.models import OrganizationKind, Party
+from directory.models import LEVEL_PREFIX_LENGTH, Organization, OrganizationKind
 from directory.permissions import Capability, can, memberships_with
+from directory.services import ensure_party
 from tmcs.errors import DomainError, InvalidTransition, PermissionDeniedError
 
 from ..models import DocumentCounter
@@ -24,27 +25,26 @@ def investor_of(actor):
 
 
 def cooperative_for(division):
-    """The cooperative responsible for `division`: the one whose division is the nearest ancestor."""
-    from directory.models import Organization
-
-    candidates = [
-        org
-        for org in Organization.objects.filter(
-            kind=OrganizationKind.COOPERATIVE, is_active=True
-        ).select_related("division")
-        if org.division.contains(division)
-    ]
-    if not candidates:
-        raise DomainError(_("该区划没有两山合作社，不能办理交易业务。"), code="no_cooperative")
-    return max(candidates, key=lambda org: (len(org.division.prefix), -org.pk))
-
-
-def party_of(organization):
-    """The organization's party (created on first use: every organization can hold and pay)."""
-    party, _created = Party.objects.get_or_create(
-        organization=organization, defaults={"kind": "organization"}
+    """The cooperative responsible for `division`: the one whose division is the nearest ancestor
+    (or the division itself). Ancestors' codes are the division's own code prefixes padded with
+    zeros, so one query finds every candidate."""
+    ancestor_codes = {division.code[:length].ljust(12, "0") for length in LEVEL_PREFIX_LENGTH.values()}
+    nearest = (
+        Organization.objects.filter(
+            kind=OrganizationKind.COOPERATIVE, is_active=True, division__code__in=ancestor_codes
+        )
+        .select_related("division")
+        .order_by("-division__code", "pk")  # the deepest ancestor has the longest non-zero code
+        .first()
     )
-    return party
+    if nearest is None or not nearest.division.contains(division):
+        raise DomainError(_("该区划没有两山合作社，不能办理交易业务。"), code="no_cooperative")
+    return nearest
+
+
+def cooperative_party(division):
+    """The ledger party of the cooperative responsible for `division`."""
+    return ensure_party(cooperative_for(division))
 
 
 def next_number(prefix, *, year=None):

@@ -49,7 +49,7 @@ from ..models import (
 )
 from . import ledger
 from .allocation import split_by_weights
-from .common import check_transition, cooperative_for, next_number, require, required_text
+from .common import check_transition, cooperative_for, cooperative_party, next_number, require, required_text
 
 
 def signing_days():
@@ -426,7 +426,7 @@ def abandon_sale(*, actor, listing, reason):
                 ledger.debit(AccountKind.DEPOSIT_HELD, ensure_party(application.investor), listing.deposit),
                 ledger.credit(
                     AccountKind.FORFEIT_INCOME,
-                    ensure_party(cooperative_for(listing.division)),
+                    cooperative_party(listing.division),
                     listing.deposit,
                 ),
             ],

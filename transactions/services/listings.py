@@ -46,7 +46,14 @@ from ..models import (
     TradeKind,
 )
 from . import ledger
-from .common import check_transition, cooperative_for, investor_of, next_number, require, required_text
+from .common import (
+    check_transition,
+    cooperative_party,
+    investor_of,
+    next_number,
+    require,
+    required_text,
+)
 
 MIN_BIDDING_MINUTES, MAX_BIDDING_MINUTES = 10, 1440
 MAX_NOTICE_DAYS = 90
@@ -375,7 +382,7 @@ def publish_listing(*, actor, listing, notice_days, bidding_minutes=None):
 
 def _refund(actor, listing, application, memo):
     """Return a paid deposit: debit the investor's held deposit, credit the cooperative's cash."""
-    coop = ensure_party(cooperative_for(listing.division))
+    coop = cooperative_party(listing.division)
     investor = ensure_party(application.investor)
     ledger.post(
         actor=actor,
@@ -553,7 +560,7 @@ def record_deposit(*, actor, application, amount, reference, occurred_on, idempo
     occurred_on = _parse_date(occurred_on, "occurred_on")
     if occurred_on > timezone.localdate():
         raise _invalid("occurred_on", _("到账日期不能晚于今天。"))
-    coop = ensure_party(cooperative_for(listing.division))
+    coop = cooperative_party(listing.division)
     try:
         ledger.post(
             actor=actor,
