@@ -84,3 +84,33 @@ def test_public_listing_auction_and_contract_pdfs(browser, live_server, demo_reg
         client, f"/transactions/collection/{collection.pk}/contract.pdf", "trading-collection-contract"
     )
     assert collection.number in text and "玖仟壹佰元整" in text
+
+
+def test_staff_pages_of_the_trading_desk(browser, live_server, demo_region, settings, tmp_path):  # noqa: F811
+    from resources.demo import load_demo_assets
+    from transactions.demo import load_demo_trading
+    from transactions.models import CollectionContract
+
+    settings.MEDIA_ROOT = tmp_path
+    load_demo_assets()
+    listing = load_demo_trading()
+    contract = CollectionContract.objects.get()
+    _login(browser, live_server, "coop_staff")
+    pages = [
+        ("/transactions/", "stat-collection", "trading-overview"),
+        (f"/transactions/collection/{contract.pk}/", None, "trading-collection-detail"),
+        (f"/transactions/packages/{listing.package_id}/", None, "trading-package-detail"),
+        (f"/transactions/listings/{listing.pk}/", None, "trading-listing-detail"),
+        ("/transactions/settlement/movements/", None, "trading-movements"),
+        ("/transactions/demands/", None, "trading-demands"),
+    ]
+    for url, element_id, name in pages:
+        browser.get(f"{live_server.url}{url}")
+        assert "/accounts/login/" not in browser.current_url
+        assert browser.find_element(By.TAG_NAME, "h1").text  # a titled page, not an error
+        assert "Traceback" not in browser.page_source and "服务器错误" not in browser.page_source
+        if element_id:
+            assert browser.find_element(By.ID, element_id).text == "1"  # one signed collection contract
+        browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    browser.get(f"{live_server.url}/transactions/collection/")
+    assert contract.number in browser.find_element(By.CSS_SELECTOR, "table").text

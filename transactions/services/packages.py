@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from directory.permissions import Capability
 from resources.models import Asset, AssetStatus
 from tmcs.audit import audit_context
-from tmcs.errors import ConflictError, DomainError
+from tmcs.errors import ConflictError, DomainError, InvalidTransition
 
 from ..models import (
     PACKAGE_TRANSITIONS,
@@ -208,7 +208,13 @@ def _move(actor, package, to_status, reason):
 @transaction.atomic
 def mark_package_ready(*, actor, package):
     locked = _lock_package(actor, package)
-    check_transition(PACKAGE_TRANSITIONS, PackageStatus(locked.status), PackageStatus.READY, _status_label)
+    # The map also lets a listed or contracted package fall back to READY, but only the listing
+    # and contract services may do that (withdrawal, 流拍, expiry); staff make drafts ready.
+    if locked.status != PackageStatus.DRAFT:
+        raise InvalidTransition(
+            _("只有编制中的资源包可以设为可挂牌，当前为“%(status)s”。")
+            % {"status": locked.get_status_display()}
+        )
     if not locked.items.filter(is_open=True).exists():
         raise ConflictError(_("资源包还没有资源，不能设为可挂牌。"), code="empty")
     return _move(actor, locked, PackageStatus.READY, "package ready")

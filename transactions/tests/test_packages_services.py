@@ -257,6 +257,18 @@ def test_ready_needs_an_asset_and_keeps_one(county_staff, village, collected):
     assert package.status == PackageStatus.DRAFT
 
 
+@pytest.mark.parametrize("status", [PackageStatus.READY, PackageStatus.LISTED, PackageStatus.CONTRACTED])
+def test_only_drafts_are_made_ready_by_staff(county_staff, village, collected, status):
+    # A listed or contracted package returns to READY only through its listing or contract.
+    (asset,) = collected(1)
+    package = create(county_staff, village, [asset])
+    type(package).objects.filter(pk=package.pk).update(status=status)
+    with pytest.raises(InvalidTransition, match="只有编制中的资源包"):
+        svc.mark_package_ready(actor=county_staff, package=package)
+    package.refresh_from_db()
+    assert package.status == status
+
+
 def test_listed_package_cannot_change_assets_or_dissolve(county_staff, village, collected):
     first, second = collected(2)
     package = create(county_staff, village, [first])

@@ -115,7 +115,7 @@ def package_detail(request, pk):
         "features": {"type": "FeatureCollection", "features": package_geometries(package)},
         "may_manage": may_manage,
         "editable": editable,
-        "may_ready": may_manage and PackageStatus.READY in PACKAGE_TRANSITIONS[status],
+        "may_ready": may_manage and status == PackageStatus.DRAFT,
         "may_draft": may_manage and status == PackageStatus.READY,
         "may_dissolve": may_manage and PackageStatus.DISSOLVED in PACKAGE_TRANSITIONS[status],
         "add_form": AddAssetsForm(user=request.user) if editable else None,
