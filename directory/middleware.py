@@ -25,5 +25,17 @@ class ApiRequestLogMiddleware:
                 path=request.get_full_path()[:500],
                 status_code=response.status_code,
                 ip=client_ip(request),
+                personal_data=getattr(request, "personal_data_returned", []),
             )
         return response
+
+
+def note_personal_data(request, person_ids, fields):
+    """Record on the request that the response carries these persons' `fields` (masked or not),
+    so the API log says what personal data each bank call returned. Accepts a DRF request."""
+    django_request = getattr(request, "_request", request)
+    returned = getattr(django_request, "personal_data_returned", None)
+    if returned is None:
+        returned = django_request.personal_data_returned = []
+    fields = sorted(fields)
+    returned.extend({"person": pk, "fields": fields} for pk in person_ids)

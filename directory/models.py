@@ -392,6 +392,8 @@ class ApiRequestLog(models.Model):
     status_code = models.PositiveSmallIntegerField(_("状态码"))
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     at = models.DateTimeField(_("时间"), auto_now_add=True)
+    # Which persons' data the response carried and which fields: [{"person": pk, "fields": [...]}]
+    personal_data = models.JSONField(_("返回的个人信息"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("接口访问记录")

@@ -39,6 +39,14 @@ class Capability(StrEnum):
     # investors trade for their own organization (apply, bid, sign, pay, post demands)
     MANAGE_TRADING = "manage_trading"
     TRADE = "trade"
+    # finance: the cooperative's loan desk prepares and checks applications (two people), appraises
+    # collateral, registers and releases pledges, declares defaults and disposes of collateral;
+    # banks run their own products, decide applications and report disbursements and repayments;
+    # scorecards are platform-wide (city admins); eco behaviour is recorded where it happens
+    MANAGE_LOANS = "manage_loans"
+    LEND = "lend"
+    MANAGE_SCORECARDS = "manage_scorecards"
+    RECORD_ECO_BEHAVIOUR = "record_eco_behaviour"
 
 
 C = Capability
@@ -57,10 +65,12 @@ ROLE_CAPABILITIES = {
             C.RUN_VALUATION,
             C.ACCEPT_VALUATION,
             C.MANAGE_TRADING,
+            C.MANAGE_LOANS,
+            C.RECORD_ECO_BEHAVIOUR,
         }
     ),
-    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS}),
-    Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS}),
+    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS, C.RECORD_ECO_BEHAVIOUR}),
+    Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS, C.LEND}),
     Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
     Role.AUDITOR: frozenset({C.VIEW}),
     Role.INVESTOR: frozenset({C.VIEW, C.TRADE}),

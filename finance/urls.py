@@ -1,9 +1,13 @@
-from django.urls import path
-
-from . import views
+from .views import applications, loans, overview, pledges, products, risk, scoring
 
 app_name = "finance"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    *overview.urlpatterns,
+    *products.urlpatterns,
+    *scoring.urlpatterns,
+    *applications.urlpatterns,
+    *pledges.urlpatterns,
+    *loans.urlpatterns,
+    *risk.urlpatterns,
 ]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.gis.db.models import MultiPolygonField
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DecimalField, Func, Value
+from django.db.models import DecimalField, Func, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
@@ -538,11 +538,30 @@ def add_lease(*, actor, asset, holder, start, end, source_document):
 
 @transaction.atomic
 def add_pledge(
-    *, actor, right, holder, rank, secured_amount, start, end, source_document, kind=RestrictionKind.PLEDGE
+    *,
+    actor,
+    right,
+    holder,
+    rank,
+    secured_amount,
+    start,
+    end,
+    source_document,
+    kind=RestrictionKind.PLEDGE,
+    capacity=None,
+    authorised_by_caller=False,
 ):
+    """Record a pledge or mortgage of `right` at `rank` (invariant 5).
+
+    `capacity` is what the right can bear (its appraised value): with it, the active securities on
+    the right plus this one may not exceed it, checked under the right's row lock so two requests
+    cannot both fit. `authorised_by_caller` is for finance.services.pledges, which has already
+    established the actor's authority (a bank pledging on an application the cooperative checked).
+    """
     asset = Asset.objects.select_for_update().get(pk=right.asset_id)
     right = Right.objects.select_for_update().get(pk=right.pk)
-    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    if not authorised_by_caller:
+        _require(actor, Capability.MANAGE_REGISTRY, asset.division)
     _refuse_if_retired(asset)
     if kind not in (RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE):
         raise DomainError(_("请选择质押或抵押。"), code="invalid", fields={"kind": [_("请选择质押或抵押。")]})
@@ -576,6 +595,8 @@ def add_pledge(
         )
     source_document = _required_text(source_document, "source_document", _("请填写依据文件。"))
     _refuse_if_frozen(asset)
+    if capacity is not None:
+        _check_capacity(right, amount, Decimal(capacity))
     try:
         with transaction.atomic(), audit_context(user=actor, reason="pledge"):
             return Restriction.objects.create(
@@ -597,6 +618,24 @@ def add_pledge(
             code="rank_taken",
             fields={"rank": [_("顺位已被占用。")]},
         ) from None
+
+
+def _check_capacity(right, amount, capacity):
+    """The right's row is locked by the caller, so the sum read here cannot change before commit."""
+    pledged = right.restrictions.filter(
+        kind__in=[RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE], status=RightStatus.ACTIVE
+    ).aggregate(total=Sum("secured_amount"))["total"] or Decimal(0)
+    if pledged + amount > capacity:
+        raise ConflictError(
+            _(
+                "担保金额超出该权利可承担的价值：评估价值 %(capacity)s 元，已设抵质押 %(pledged)s 元，本次 %(amount)s 元。"
+            )
+            % {"capacity": capacity, "pledged": pledged, "amount": amount},
+            code="over_capacity",
+            fields={
+                "secured_amount": [_("超出可担保余额 %(left)s 元。") % {"left": max(capacity - pledged, 0)}]
+            },
+        )
 
 
 @transaction.atomic

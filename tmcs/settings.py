@@ -208,6 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("TMCS_API_ANON_RATE", default="60/minute"),
         "user": env("TMCS_API_USER_RATE", default="1200/minute"),
+        "bank": env("TMCS_BANK_API_RATE", default="6000/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -282,6 +283,9 @@ TMCS_LOOKUP_HASH_KEY = env("TMCS_LOOKUP_HASH_KEY", default="")
 TMCS_OVERLAP_TOLERANCE_M2 = env.float("TMCS_OVERLAP_TOLERANCE_M2", default=1.0)
 # 公示 period of a registration, in days (the guidance's default is 7; some registrations need 15).
 TMCS_PUBLIC_NOTICE_DAYS = env.int("TMCS_PUBLIC_NOTICE_DAYS", default=7)
+# Loan classification floors (五级分类) by days past due: 关注 from the first overdue day, 次级
+# beyond 90, 可疑 beyond 270, 损失 beyond 360 (eco-finance.md §5: widely reported, [unverified]).
+TMCS_CLASSIFICATION_DPD = env.list("TMCS_CLASSIFICATION_DPD", cast=int, default=[1, 91, 271, 361])
 # Public address printed on certificates for their verification QR code.
 TMCS_PUBLIC_BASE_URL = env("TMCS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 

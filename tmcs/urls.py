@@ -27,6 +27,7 @@ urlpatterns = [
     path("transactions/", include("transactions.urls")),
     path("trading/", include("transactions.public_urls")),
     path("finance/", include("finance.urls")),
+    path("finance-check/", include("finance.public_urls")),
     path("projects/", include("projects.urls")),
 ]
 

@@ -847,6 +847,13 @@ class AccountKind(models.TextChoices):
     COLLECTION_COST = "collection_cost", _("收储租金及保底支出")
     DIVIDEND_COST = "dividend_cost", _("分红支出")
     FORFEIT_INCOME = "forfeit_income", _("罚没保证金收入")
+    # finance: rights bought back from defaulted borrowers, the cooperative's share of loan losses
+    BUYBACK_ASSETS = "buyback_assets", _("回购资产")
+    LOSS_COST = "loss_cost", _("代偿损失支出")
+    # a risk compensation fund (party = the fund's manager): its money, and who put it in
+    RISK_FUND = "risk_fund", _("风险补偿基金存款")
+    FUND_CAPITAL = "fund_capital", _("基金出资")
+    FUND_COMPENSATION = "fund_compensation", _("基金代偿支出")
     # Per counterparty.
     DEPOSIT_HELD = "deposit_held", _("代收保证金")
     RECEIVABLE = "receivable", _("应收交易价款")
@@ -879,6 +886,9 @@ class MovementKind(models.TextChoices):
     SCHEDULED_PAYMENT_DUE = "scheduled_payment_due", _("确认应付租金/保底")
     DIVIDEND_DECLARED = "dividend_declared", _("确认分红")
     PAYOUT = "payout", _("支付收益")
+    BUYBACK = "buyback", _("违约回购")
+    FUND_CONTRIBUTION = "fund_contribution", _("基金出资到账")
+    LOSS_COMPENSATION = "loss_compensation", _("代偿损失")
     REVERSAL = "reversal", _("冲正")
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("resources/", include(("resources.api.urls", "resources-api"))),
     path("valuation/", include(("valuation.api.urls", "valuation-api"))),
     path("transactions/", include(("transactions.api.urls", "transactions-api"))),
+    path("finance/", include(("finance.api.urls", "finance-api"))),
 ]

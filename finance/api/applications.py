@@ -1,0 +1,5 @@
+"""API: applications (being written)."""
+
+
+def register(router):
+    pass

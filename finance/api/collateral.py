@@ -1,0 +1,5 @@
+"""API: collateral (being written)."""
+
+
+def register(router):
+    pass

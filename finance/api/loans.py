@@ -1,0 +1,5 @@
+"""API: loans (being written)."""
+
+
+def register(router):
+    pass

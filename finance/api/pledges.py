@@ -1,0 +1,5 @@
+"""API: pledges (being written)."""
+
+
+def register(router):
+    pass

@@ -1,0 +1,5 @@
+"""API: products (being written)."""
+
+
+def register(router):
+    pass

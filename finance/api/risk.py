@@ -1,0 +1,5 @@
+"""API: risk (being written)."""
+
+
+def register(router):
+    pass

@@ -1,0 +1,5 @@
+"""API: scoring (being written)."""
+
+
+def register(router):
+    pass

@@ -1,0 +1,4 @@
+"""Web views: applications (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []

@@ -1,0 +1,4 @@
+"""Web views: loans (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []

@@ -1,0 +1,4 @@
+"""Web views: pledges (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []

@@ -1,0 +1,4 @@
+"""Web views: products (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []

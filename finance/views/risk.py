@@ -1,0 +1,4 @@
+"""Web views: risk (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []

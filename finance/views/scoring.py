@@ -1,0 +1,4 @@
+"""Web views: scoring (being written)."""
+
+urlpatterns = []
+public_urlpatterns = []
