@@ -174,15 +174,15 @@ class LoanProduct(models.Model):
     def __str__(self):
         return f"{self.name}（{self.bank}）"
 
+    def get_absolute_url(self):
+        return reverse("finance:product-detail", args=[self.pk])
+
     @property
     def requires_pledge(self):
         return self.guarantee_requirement in (
             GuaranteeRequirement.PLEDGE,
             GuaranteeRequirement.PLEDGE_AND_GUARANTOR,
         )
-
-    def get_absolute_url(self):
-        return reverse("finance:product-detail", args=[self.pk])
 
 
 # --- eco-credit -------------------------------------------------------------------------------
@@ -262,6 +262,9 @@ class ScorecardFactor(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.scorecard} · {self.get_key_display()}"
+
 
 class EcoBehaviourCategory(models.TextChoices):
     """生态行为加减分清单 (雾溪乡-style list); points are set per record, signed."""
@@ -315,6 +318,9 @@ class EcoBehaviourRecord(models.Model):
         ordering = ["-occurred_on", "-pk"]
         constraints = [models.CheckConstraint(condition=~Q(points=0), name="eco_behaviour_points_nonzero")]
 
+    def __str__(self):
+        return f"{self.party} {self.get_category_display()} {self.points}"
+
 
 class CreditGrade(models.TextChoices):
     AAA = "AAA", "AAA"
@@ -352,6 +358,9 @@ class CreditScore(models.Model):
                 fields=["party"], condition=Q(is_current=True), name="one_current_score_per_party"
             )
         ]
+
+    def __str__(self):
+        return f"{self.party} {self.score}（{self.grade}）"
 
 
 # --- risk sharing -----------------------------------------------------------------------------
@@ -433,6 +442,9 @@ class RiskShare(models.Model):
             models.UniqueConstraint(fields=["scheme", "role"], name="risk_share_role_unique"),
             models.CheckConstraint(condition=Q(share__gt=0, share__lte=1), name="risk_share_in_0_1"),
         ]
+
+    def __str__(self):
+        return f"{self.scheme} · {self.get_role_display()} {self.share}"
 
 
 # --- applications and appraisal ---------------------------------------------------------------
@@ -551,6 +563,9 @@ class ApplicationCollateral(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "right"], name="application_right_unique")
         ]
+
+    def __str__(self):
+        return f"{self.application} · {self.right_id}"
 
 
 @pghistory.track()
@@ -772,6 +787,9 @@ class Installment(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.loan} #{self.seq}"
+
     @property
     def outstanding(self):
         return self.principal_due + self.interest_due - self.principal_paid - self.interest_paid
@@ -816,6 +834,9 @@ class Repayment(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
         ]
 
+    def __str__(self):
+        return f"{self.loan} {self.paid_on} {self.amount}"
+
 
 @pghistory.track()
 class RepaymentLine(models.Model):
@@ -827,6 +848,9 @@ class RepaymentLine(models.Model):
 
     class Meta:
         ordering = ["repayment", "installment__seq"]
+
+    def __str__(self):
+        return f"{self.repayment_id} → {self.installment_id}"
 
 
 class DelinquencyBucket(models.TextChoices):
@@ -867,6 +891,9 @@ class DelinquencySnapshot(models.Model):
         ordering = ["loan", "-as_of"]
         constraints = [models.UniqueConstraint(fields=["loan", "as_of"], name="delinquency_snapshot_unique")]
 
+    def __str__(self):
+        return f"{self.loan} {self.as_of} {self.days_past_due}"
+
 
 # --- default and disposal ---------------------------------------------------------------------
 
@@ -898,6 +925,9 @@ class LoanDefault(models.Model):
         verbose_name = _("违约认定")
         verbose_name_plural = _("违约认定")
         ordering = ["-pk"]
+
+    def __str__(self):
+        return f"{self.loan} {self.get_status_display()}"
 
     @property
     def claim(self):
@@ -933,6 +963,9 @@ class Disposal(models.Model):
         verbose_name_plural = _("违约处置")
         ordering = ["default", "pk"]
 
+    def __str__(self):
+        return self.number
+
 
 @pghistory.track()
 class LossAllocation(models.Model):
@@ -946,6 +979,9 @@ class LossAllocation(models.Model):
         verbose_name = _("损失分担")
         verbose_name_plural = _("损失分担")
         ordering = ["disposal", "pk"]
+
+    def __str__(self):
+        return f"{self.disposal} · {self.get_role_display()} {self.amount}"
 
 
 # --- bank API ---------------------------------------------------------------------------------
@@ -968,3 +1004,6 @@ class BankRequestKey(models.Model):
                 fields=["organization", "endpoint", "key"], name="bank_request_key_unique"
             )
         ]
+
+    def __str__(self):
+        return f"{self.organization_id}:{self.endpoint}:{self.key}"
