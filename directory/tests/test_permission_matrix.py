@@ -258,3 +258,32 @@ def test_who_values_resources(world, role):
         if can(user, c)
     }
     assert held == VALUATION[role]
+
+
+# Finance: the cooperative's loan desk prepares, checks and disposes; banks lend on their own
+# products; scorecards are platform-wide; eco behaviour is recorded where it happens.
+FINANCE = {
+    Role.CITY_ADMIN: {"manage_loans", "lend", "manage_scorecards", "record_eco_behaviour"},
+    Role.COOP_STAFF: {"manage_loans", "record_eco_behaviour"},
+    Role.VILLAGE_CLERK: {"record_eco_behaviour"},
+    Role.BANK_OFFICER: {"lend"},
+    Role.GUARANTOR_OFFICER: set(),
+    Role.AUDITOR: set(),
+    Role.INVESTOR: set(),
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_works_on_loans(world, role):
+    user = _member(world, role)
+    held = {
+        c.value
+        for c in (
+            Capability.MANAGE_LOANS,
+            Capability.LEND,
+            Capability.MANAGE_SCORECARDS,
+            Capability.RECORD_ECO_BEHAVIOUR,
+        )
+        if can(user, c)
+    }
+    assert held == FINANCE[role]
