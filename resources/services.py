@@ -664,10 +664,13 @@ def freeze_for_dispute(*, actor, asset, reason, source_document, start=None):
 
 
 @transaction.atomic
-def release_restriction(*, actor, restriction, reason):
+def release_restriction(*, actor, restriction, reason, authorised_by_caller=False):
+    """End a restriction. `authorised_by_caller` is for finance.services.pledges, which has already
+    established the actor's authority (the pledgee bank releasing its own pledge on payoff)."""
     asset = Asset.objects.select_for_update().get(pk=restriction.asset_id)
     restriction = Restriction.objects.select_for_update().get(pk=restriction.pk)
-    _require(actor, Capability.MANAGE_REGISTRY, asset.division)
+    if not authorised_by_caller:
+        _require(actor, Capability.MANAGE_REGISTRY, asset.division)
     if restriction.status != RightStatus.ACTIVE:
         raise InvalidTransition(_("该限制已解除。"))
     if restriction.kind == RestrictionKind.NOTICE_FREEZE:
