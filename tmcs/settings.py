@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "TradeKindEnum": "transactions.models.TradeKind",
         "MovementKindEnum": "transactions.models.MovementKind",
         "AccountKindEnum": "transactions.models.AccountKind",
+        "RiskRoleEnum": "finance.models.RiskRole",
         "DistributionKindEnum": "transactions.models.DistributionKind",
         "UnitKindEnum": "transactions.models.UnitKind",
         "UnitTransferKindEnum": "transactions.models.UnitTransferKind",

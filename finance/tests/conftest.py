@@ -45,7 +45,7 @@ PAST = datetime.date(2026, 1, 15)  # business dates in the past: services refuse
 
 @pytest.fixture
 def bank(demo_region):
-    return Organization.objects.get(kind=OrganizationKind.BANK)
+    return Organization.objects.get(kind=OrganizationKind.BANK, name__contains="演示")
 
 
 @pytest.fixture
