@@ -129,7 +129,7 @@ def make_application(make_product, county_staff, checker, village):  # noqa: F81
         applicant = fields.pop("applicant", None) or (rights[0].holder if rights else Party.objects.first())
         checked = status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED)
         values = dict(
-            number=f"SQ2026{next(counter):06d}",
+            number=f"SQT{next(counter):06d}",
             applicant=applicant,
             division=village,
             product=product,
@@ -163,7 +163,7 @@ def make_appraisal(county_staff, county_cooperative):
         haircut, ltv = product.haircut, product.max_ltv
         collateral_value = (appraised_value * (1 - haircut)).quantize(Decimal("0.01"))
         values = dict(
-            number=f"PG2026{next(counter):06d}",
+            number=f"PGT{next(counter):06d}",
             right=right,
             asset=right.asset,
             product=product,
@@ -211,7 +211,7 @@ def make_pledge(county_staff):
         )
         n = next(counter)
         return Pledge.objects.create(
-            number=f"ZY2026{n:06d}",
+            number=f"ZYT{n:06d}",
             restriction=restriction,
             bank=application.product.bank,
             application=application,
@@ -254,7 +254,7 @@ def make_loan(bank_officer):
                 balance -= part
         n = next(counter)
         loan = LoanModel.objects.create(
-            number=f"DK2026{n:06d}",
+            number=f"DKT{n:06d}",
             application=application,
             bank=application.product.bank,
             borrower=application.applicant,
