@@ -53,6 +53,7 @@ demo: migrate
 	@$(MANAGE) load_demo_assets
 	@$(MANAGE) load_demo_valuation
 	@$(MANAGE) load_demo_trading
+	@$(MANAGE) load_demo_finance
 
 run: venv services messages migrate static demo
 	@mkdir -p .local
@@ -80,6 +81,7 @@ bench: migrate
 	@$(PY) bench/registry.py --n $(or $(N),100000)
 	@$(PY) bench/valuation.py --n $(or $(N),100000)
 	@$(PY) bench/trading.py
+	@$(PY) bench/bank_api.py
 
 clean: stop
 	rm -rf .local staticfiles
