@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "TradePaymentFrequencyEnum": "transactions.models.PaymentFrequency",
         "RepaymentMethodEnum": "finance.models.RepaymentMethod",
         "RightKindEnum": "resources.models.RightKind",
+        "RepaymentKindEnum": "finance.models.RepaymentKind",
         "DistributionKindEnum": "transactions.models.DistributionKind",
         "UnitKindEnum": "transactions.models.UnitKind",
         "UnitTransferKindEnum": "transactions.models.UnitTransferKind",

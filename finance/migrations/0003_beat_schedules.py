@@ -5,6 +5,8 @@ from django.db import migrations
 SCHEDULES = [
     # (name, task, crontab minute, hour): after midnight, once the day's installments fell due
     ("贷款逾期快照", "finance.tasks.snapshot_delinquency", "30", "1"),
+    # records age out of the scoring windows without any write that would trigger a recompute
+    ("生态信用评分重算", "finance.tasks.recompute_all_credit_scores", "0", "2"),
 ]
 
 
