@@ -125,6 +125,7 @@ def loan_detail_page(request, pk):
             "chart": [[s.as_of.isoformat(), s.days_past_due, str(s.overdue_principal)] for s in snapshots],
             "today": today,
             "may_repay": may_act_on(request.user, loan) and loan.status in services.OPEN_STATUSES,
+            "may_declare": can(request.user, Capability.MANAGE_LOANS, division=loan.division),
             "statement_form": StatementForm(initial={"start": loan.disbursed_on, "end": today}),
         },
     )
