@@ -11,9 +11,30 @@ a bank's core system may retry a repayment days later.
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from valuation.api.idempotency import HEADER, KEY_PATTERN, IdempotencyKeyReused, fingerprint  # noqa: F401
+from directory.permissions import Capability, is_division_scoped, memberships_with
+from transactions.services.common import cooperative_for
+from valuation.api.idempotency import (  # noqa: F401  (re-exported for the finance API)
+    HEADER,
+    KEY_PATTERN,
+    IdempotencyKeyReused,
+    fingerprint,
+    header_key,
+)
 
 from .models import BankRequestKey
+from .services.common import acting_bank
+
+
+def key_owner(user, division):
+    """Whose key space an Idempotency-Key lives in: the caller's bank, or the caller's cooperative
+    (the cooperative responsible for `division` for a superuser without a membership)."""
+    bank = acting_bank(user)
+    if bank is not None:
+        return bank
+    for membership in memberships_with(user, Capability.MANAGE_LOANS):
+        if is_division_scoped(membership):
+            return membership.organization
+    return cooperative_for(division)
 
 
 class Replay(Exception):

@@ -18,14 +18,13 @@ from rest_framework.settings import api_settings
 
 from directory.middleware import note_personal_data
 from directory.models import AccessChannel, ApiToken
-from directory.permissions import Capability, can, is_division_scoped, memberships_with
+from directory.permissions import Capability, can
 from directory.services import log_person_reads
 from tmcs.audit import client_ip
-from tmcs.errors import DomainError, PermissionDeniedError
-from transactions.services.common import cooperative_for
+from tmcs.errors import PermissionDeniedError
 
 from ..forms.loans import PREPAYMENT_CHOICES, LoanFilter
-from ..idempotency import HEADER, KEY_PATTERN, Replay, fingerprint, run_once
+from ..idempotency import HEADER, Replay, fingerprint, header_key, key_owner, run_once
 from ..models import DelinquencyBucket, Installment, Loan, LoanClassification, Repayment, RepaymentLine
 from ..selectors_applications import applications_for
 from ..selectors_loans import (
@@ -35,7 +34,7 @@ from ..selectors_loans import (
     loan_repayments,
 )
 from ..services import loans as services
-from ..services.common import acting_bank, bank_of
+from ..services.common import bank_of
 from .throttling import BankRateThrottle
 
 ERROR = OpenApiResponse(description="{code, detail, fields}")
@@ -47,31 +46,6 @@ KEY_PARAMETER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="1–255 个可见 ASCII 字符；同一键、同一内容的重复请求返回首次结果（状态码 200），内容不同则 409",
 )
-
-
-def _idempotency_key(request):
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    key = key.strip()
-    if not KEY_PATTERN.fullmatch(key):
-        raise DomainError(
-            _("提交的数据有误，请检查各字段。"),
-            code="invalid",
-            fields={HEADER: [_("Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。")]},
-        )
-    return key
-
-
-def _key_owner(user, division):
-    """Whose key space an Idempotency-Key lives in: the caller's bank, or the caller's cooperative."""
-    bank = acting_bank(user)
-    if bank is not None:
-        return bank
-    for membership in memberships_with(user, Capability.MANAGE_LOANS):
-        if is_division_scoped(membership):
-            return membership.organization
-    return cooperative_for(division)
 
 
 def _note_bank_reads(request, parties):
@@ -379,7 +353,7 @@ class LoanViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def create(self, request):
         bank = bank_of(request.user)
-        key = _idempotency_key(request)
+        key = header_key(request)
         payload = DisbursementSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -447,13 +421,13 @@ class LoanViewSet(viewsets.ReadOnlyModelViewSet):
             or can(request.user, Capability.MANAGE_LOANS, division=loan.division)
         ):
             raise PermissionDeniedError(_("您没有权限执行此操作。"))
-        key = _idempotency_key(request)
+        key = header_key(request)
         payload = RepaymentRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         body = {"loan": loan.pk, "body": request.data}  # the same key on another loan is another request
         try:
             repayment = run_once(
-                organization=_key_owner(request.user, loan.division),
+                organization=key_owner(request.user, loan.division),
                 endpoint="repayments",
                 key=key,
                 body_fingerprint=fingerprint(body),

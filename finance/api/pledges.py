@@ -17,21 +17,19 @@ from rest_framework.throttling import UserRateThrottle
 
 from directory.middleware import note_personal_data
 from directory.models import AccessChannel, ApiToken
-from directory.permissions import Capability, can, is_division_scoped, memberships_with
+from directory.permissions import Capability, can
 from directory.services import log_person_reads
 from resources.models import Right
 from tmcs.audit import client_ip
 from tmcs.errors import DomainError, PermissionDeniedError
 from transactions.pdf import render_pdf
-from transactions.services.common import cooperative_for
 
 from ..forms.pledges import PledgeFilter
-from ..idempotency import HEADER, KEY_PATTERN, Replay, fingerprint, run_once
+from ..idempotency import HEADER, Replay, fingerprint, header_key, key_owner, run_once
 from ..models import Pledge
 from ..selectors_applications import applications_for, bank_ids
 from ..selectors_pledges import certificate_context, pledges_for, visible_pledge
 from ..services import pledges as services
-from ..services.common import acting_bank
 from .throttling import BankRateThrottle
 
 ERROR = OpenApiResponse(description="{code, detail, fields}")
@@ -94,32 +92,6 @@ class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
-def _idempotency_key(request):
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    key = key.strip()
-    if not KEY_PATTERN.fullmatch(key):
-        raise DomainError(
-            _("提交的数据有误，请检查各字段。"),
-            code="invalid",
-            fields={HEADER: [_("Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。")]},
-        )
-    return key
-
-
-def _key_owner(user, application):
-    """Whose key space an Idempotency-Key lives in: the caller's bank, or the caller's cooperative
-    (the application's responsible cooperative for a superuser without a membership)."""
-    bank = acting_bank(user)
-    if bank is not None:
-        return bank
-    for membership in memberships_with(user, Capability.MANAGE_LOANS):
-        if is_division_scoped(membership):
-            return membership.organization
-    return cooperative_for(application.division)
-
-
 @extend_schema(tags=["finance: pledges"])
 class PledgeViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PledgeSerializer
@@ -169,7 +141,7 @@ class PledgeViewSet(viewsets.ReadOnlyModelViewSet):
     def create(self, request):
         if not (bank_ids(request.user) or can(request.user, Capability.MANAGE_LOANS)):
             raise PermissionDeniedError(_("您没有权限执行此操作。"))
-        key = _idempotency_key(request)
+        key = header_key(request)
         payload = PledgeRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -180,7 +152,7 @@ class PledgeViewSet(viewsets.ReadOnlyModelViewSet):
             raise DomainError(message, code="not_collateral", fields={"right": [message]})
         try:
             pledge = run_once(
-                organization=_key_owner(request.user, application),
+                organization=key_owner(request.user, application.division),
                 endpoint=ENDPOINT,
                 key=key,
                 body_fingerprint=fingerprint(request.data),

@@ -30,7 +30,7 @@ from transactions.models import Movement
 from valuation.api.idempotency import create_once, idempotent_request
 
 from ..forms.risk import DefaultFilter, FundFilter, SchemeFilter
-from ..idempotency import HEADER, KEY_PATTERN
+from ..idempotency import HEADER, header_key
 from ..models import (
     Disposal,
     LoanDefault,
@@ -59,20 +59,6 @@ KEY_PARAMETER = OpenApiParameter(
 def _require_staff(user):
     if not can(user, Capability.MANAGE_LOANS):
         raise PermissionDeniedError(_("您没有权限执行此操作。"))
-
-
-def _header_key(request):
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    key = key.strip()
-    if not KEY_PATTERN.fullmatch(key):
-        raise DomainError(
-            _("提交的数据有误，请检查各字段。"),
-            code="invalid",
-            fields={HEADER: [_("Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。")]},
-        )
-    return key
 
 
 # --- funds ------------------------------------------------------------------------------------
@@ -162,7 +148,7 @@ class RiskFundViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def contribute(self, request, pk=None):
         fund = self.get_object()
-        key = _header_key(request)
+        key = header_key(request)
         payload = ContributionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         full_key = services.fund_idempotency_key(fund, key)

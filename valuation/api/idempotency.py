@@ -88,8 +88,8 @@ def create_once(idempotent, create):
     return created
 
 
-def idempotent_request(request, scope):
-    """An IdempotentRequest when the request carries the header, else None."""
+def header_key(request):
+    """The request's Idempotency-Key (validated), or None when it carries none."""
     key = request.headers.get(HEADER)
     if key is None:
         return None
@@ -100,4 +100,10 @@ def idempotent_request(request, scope):
             code="invalid",
             fields={HEADER: [_("Idempotency-Key 须为 1 至 255 个可见 ASCII 字符。")]},
         )
-    return IdempotentRequest(request, scope, key)
+    return key
+
+
+def idempotent_request(request, scope):
+    """An IdempotentRequest when the request carries the header, else None."""
+    key = header_key(request)
+    return None if key is None else IdempotentRequest(request, scope, key)
