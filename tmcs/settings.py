@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "MovementKindEnum": "transactions.models.MovementKind",
         "AccountKindEnum": "transactions.models.AccountKind",
         "RiskRoleEnum": "finance.models.RiskRole",
+        "MembershipRoleEnum": "directory.models.Role",
         "LoanKindEnum": "finance.models.LoanKind",
         "LoanPaymentFrequencyEnum": "finance.models.PaymentFrequency",
         "TradePaymentFrequencyEnum": "transactions.models.PaymentFrequency",
