@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -60,7 +61,16 @@ def _click_and_load(browser, element, timeout=15):
     which then goes stale mid-read (seen as a flaky StaleElementReferenceException).
     """
     old_page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
+    if isinstance(element, tuple):  # a locator: find it again if the page swapped it under us
+        for attempt in range(3):
+            try:
+                WebDriverWait(browser, timeout).until(ec.element_to_be_clickable(element)).click()
+                break
+            except WebDriverException:
+                if attempt == 2:
+                    raise
+    else:
+        element.click()
     WebDriverWait(browser, timeout).until(ec.staleness_of(old_page))
 
 
@@ -129,7 +139,7 @@ def test_register_a_person_then_reveal_the_id_with_a_logged_purpose(browser, liv
     browser.save_screenshot(str(SCREENSHOTS / "person-detail.png"))
 
     browser.find_element(By.ID, "id_purpose").send_keys("核对土地承包合同")
-    _click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/reveal/'] button"))
+    _click_and_load(browser, (By.CSS_SELECTOR, "form[action$='/reveal/'] button"))
     assert browser.find_element(By.ID, "full-id").text == "331102198001010019"
     assert PersonalDataAccess.objects.get().purpose == "核对土地承包合同"
     browser.save_screenshot(str(SCREENSHOTS / "person-revealed.png"))
@@ -168,10 +178,10 @@ def test_registry_map_and_asset_page(browser, live_server, demo_region):
     load_demo_assets()
     _login(browser, live_server, "coop_staff")
     browser.get(f"{live_server.url}/resources/")
-    WebDriverWait(browser, 15).until(
-        lambda d: d.find_element(By.ID, "asset-map").get_attribute("data-features") == "3"
-    )
-    assert browser.find_elements(By.CSS_SELECTOR, "#asset-map canvas.leaflet-tile-loaded")  # vector tiles
+    # The map re-renders as features and tiles arrive: read it again on a stale element.
+    settled = WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,))
+    settled.until(lambda d: d.find_element(By.ID, "asset-map").get_attribute("data-features") == "3")
+    settled.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#asset-map canvas.leaflet-tile-loaded"))
     browser.save_screenshot(str(SCREENSHOTS / "asset-list-map.png"))
     forest = Asset.objects.get(name="示范村后山杉木林（演示）")
     browser.get(f"{live_server.url}/resources/assets/{forest.pk}/")
