@@ -396,6 +396,9 @@ class RiskCompensationFund(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("finance:fund-detail", args=[self.pk])
+
 
 @pghistory.track()
 class RiskSharingScheme(models.Model):
@@ -422,6 +425,9 @@ class RiskSharingScheme(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("finance:scheme-detail", args=[self.pk])
 
 
 @pghistory.track()
@@ -632,6 +638,9 @@ class CollateralAppraisal(models.Model):
 
     def __str__(self):
         return self.number
+
+    def get_absolute_url(self):
+        return reverse("finance:appraisal-detail", args=[self.pk])
 
 
 # --- pledges ----------------------------------------------------------------------------------
@@ -928,6 +937,9 @@ class LoanDefault(models.Model):
 
     def __str__(self):
         return f"{self.loan} {self.get_status_display()}"
+
+    def get_absolute_url(self):
+        return reverse("finance:default-detail", args=[self.pk])
 
     @property
     def claim(self):

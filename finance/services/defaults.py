@@ -200,12 +200,6 @@ def _notify(loan, title, body, link):
         )
 
 
-def default_url(default):
-    from django.urls import reverse
-
-    return reverse("finance:default-detail", args=[default.pk])
-
-
 # --- declare ----------------------------------------------------------------------------------
 
 
@@ -252,7 +246,7 @@ def declare_default(*, actor, loan, reason, declared_on=None):
             "i": default.outstanding_interest,
             "f": default.penalty,
         },
-        default_url(default),
+        default.get_absolute_url(),
     )
     return default
 
@@ -362,7 +356,7 @@ def buy_back(*, actor, default, pledge, price, executed_on, source_document):
         _("贷款 %(number)s 抵质押物已由合作社回购") % {"number": loan.number},
         _("回购价款 %(price)s 元，其中偿还银行 %(bank)s 元。")
         % {"price": price, "bank": sum(parts.values(), Decimal("0.00"))},
-        default_url(default),
+        default.get_absolute_url(),
     )
     return disposal
 
@@ -488,6 +482,6 @@ def compensate_loss(*, actor, default, executed_on, source_document):
         loan,
         _("贷款 %(number)s 违约处置结案") % {"number": loan.number},
         _("剩余损失 %(loss)s 元已按风险分担方案分担。") % {"loss": loss},
-        default_url(default),
+        default.get_absolute_url(),
     )
     return disposal

@@ -336,7 +336,6 @@ class AppraisalListView(ObjectListView):
     ]
     # Appraisals have no get_absolute_url (the model is not ours to change): the list template
     # links the number to the detail page by primary key.
-    template_name = "finance/appraisals/list.html"
 
     def get_queryset(self):
         return appraisals_for(self.request.user)

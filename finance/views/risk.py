@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -62,25 +62,6 @@ def _may_manage(user, division):
     return can(user, Capability.MANAGE_LOANS, division=division)
 
 
-class LinkedListView(ObjectListView):
-    """The rows link to `url_name` (these models have no get_absolute_url of their own)."""
-
-    url_name = ""
-
-    def get_extra_context(self):
-        for obj in self.shown:  # rendered after this: the template reads the attribute
-            obj.get_absolute_url = reverse(self.url_name, args=[obj.pk])
-        return {}
-
-
-def _loan_url(loan):
-    """The loan's page, or the defaults list while the loan pages are not mounted."""
-    try:
-        return loan.get_absolute_url()
-    except NoReverseMatch:
-        return reverse("finance:default-list")
-
-
 def _form_page(request, form, title, action, *, back, template, **extra):
     """Run `action(cleaned_data)` on a valid POST; a refusal's field errors go back in place."""
     if request.method == "POST" and form.is_valid():
@@ -101,11 +82,10 @@ def _form_page(request, form, title, action, *, back, template, **extra):
 # --- funds ------------------------------------------------------------------------------------
 
 
-class FundListView(LinkedListView):
+class FundListView(ObjectListView):
     title = gettext_lazy("风险补偿基金")
     filterset_class = FundFilter
     export_name = "risk-funds"
-    url_name = "finance:fund-detail"
     default_sort = ("name", "pk")
     columns = [
         Column(gettext_lazy("基金名称"), "name", sort="name", link=True),
@@ -185,11 +165,10 @@ def fund_contribute(request, pk):
 # --- schemes ----------------------------------------------------------------------------------
 
 
-class SchemeListView(LinkedListView):
+class SchemeListView(ObjectListView):
     title = gettext_lazy("风险分担方案")
     filterset_class = SchemeFilter
     export_name = "risk-schemes"
-    url_name = "finance:scheme-detail"
     default_sort = ("-created_at", "-pk")
     columns = [
         Column(gettext_lazy("方案名称"), "name", sort="name", link=True),
@@ -254,11 +233,10 @@ def scheme_create(request):
 # --- defaults ---------------------------------------------------------------------------------
 
 
-class DefaultListView(LinkedListView):
+class DefaultListView(ObjectListView):
     title = gettext_lazy("违约处置")
     filterset_class = DefaultFilter
     export_name = "loan-defaults"
-    url_name = "finance:default-detail"
     default_sort = ("-declared_on", "-pk")
     columns = [
         Column(gettext_lazy("借据编号"), "loan.number", sort="loan__number", link=True),
@@ -296,7 +274,7 @@ def default_declare(request):
         DeclareForm(request.POST or None),
         _("认定违约：%(number)s") % {"number": loan.number},
         declare,
-        back=_loan_url(loan),
+        back=loan.get_absolute_url(),
         template="finance/defaults/form.html",
         loan=loan,
         position=position,
@@ -319,7 +297,7 @@ def default_detail(request, pk):
         {
             "default": default,
             "loan": loan,
-            "loan_url": _loan_url(loan),
+            "loan_url": loan.get_absolute_url(),
             "disposals": disposals,
             "buy_backs": [d for d in disposals if d.method == "buy_back"],
             "compensation": next((d for d in disposals if d.method == "risk_compensation"), None),
