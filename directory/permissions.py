@@ -47,6 +47,15 @@ class Capability(StrEnum):
     LEND = "lend"
     MANAGE_SCORECARDS = "manage_scorecards"
     RECORD_ECO_BEHAVIOUR = "record_eco_behaviour"
+    # projects: the cooperative's desk prepares and reviews key projects (admission by a second
+    # person), keeps the GEP balance ledger and the cooperative's own books (capital, borrowings,
+    # equity stakes); owners (investors, village clerks) apply for their own organization; red-line
+    # thresholds, evaluation schemes and monitoring are platform-wide (city admins); the leaders'
+    # dashboard, red lines and performance are read by staff, administrators and auditors
+    MANAGE_PROJECTS = "manage_projects"
+    APPLY_PROJECTS = "apply_projects"
+    MANAGE_OVERSIGHT = "manage_oversight"
+    VIEW_OVERSIGHT = "view_oversight"
 
 
 C = Capability
@@ -67,13 +76,17 @@ ROLE_CAPABILITIES = {
             C.MANAGE_TRADING,
             C.MANAGE_LOANS,
             C.RECORD_ECO_BEHAVIOUR,
+            C.MANAGE_PROJECTS,
+            C.VIEW_OVERSIGHT,
         }
     ),
-    Role.VILLAGE_CLERK: frozenset({C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS, C.RECORD_ECO_BEHAVIOUR}),
+    Role.VILLAGE_CLERK: frozenset(
+        {C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS, C.RECORD_ECO_BEHAVIOUR, C.APPLY_PROJECTS}
+    ),
     Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS, C.LEND}),
     Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
-    Role.AUDITOR: frozenset({C.VIEW}),
-    Role.INVESTOR: frozenset({C.VIEW, C.TRADE}),
+    Role.AUDITOR: frozenset({C.VIEW, C.VIEW_OVERSIGHT}),
+    Role.INVESTOR: frozenset({C.VIEW, C.TRADE, C.APPLY_PROJECTS}),
 }
 
 # Roles whose reach is their own organization rather than a division subtree.

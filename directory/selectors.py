@@ -120,3 +120,23 @@ def dashboard_counts(user):
         ],
         "persons": persons_for(user).count(),
     }
+
+
+def users_with(capability, *, division=None, organization=None):
+    """Active users whose role carries `capability` and reaches `division` (a division-scoped
+    membership above or at it) or works for `organization`: who should hear about something."""
+    from .permissions import ROLE_CAPABILITIES
+
+    roles = [role for role, held in ROLE_CAPABILITIES.items() if capability in held]
+    memberships = Membership.objects.filter(
+        is_active=True, user__is_active=True, organization__is_active=True, role__in=roles
+    ).select_related("user", "organization__division")
+    users = {}
+    for m in memberships:
+        works_there = organization is not None and m.organization_id == organization.pk
+        reaches = (
+            division is not None and is_division_scoped(m) and m.organization.division.contains(division)
+        )
+        if works_there or reaches:
+            users[m.user_id] = m.user
+    return sorted(users.values(), key=lambda user: user.pk)

@@ -1,9 +1,13 @@
-from django.urls import path
-
-from . import views
+from .views import dashboard, gep_balance, monitoring, overview, performance, projects, red_lines
 
 app_name = "projects"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    *overview.urlpatterns,
+    *projects.urlpatterns,
+    *gep_balance.urlpatterns,
+    *red_lines.urlpatterns,
+    *performance.urlpatterns,
+    *monitoring.urlpatterns,
+    *dashboard.urlpatterns,
 ]

@@ -29,6 +29,7 @@ urlpatterns = [
     path("finance/", include("finance.urls")),
     path("finance-check/", include("finance.public_urls")),
     path("projects/", include("projects.urls")),
+    path("showcase/", include("projects.public_urls")),
 ]
 
 handler403 = "tmcs.views.permission_denied"

@@ -854,6 +854,11 @@ class AccountKind(models.TextChoices):
     RISK_FUND = "risk_fund", _("风险补偿基金存款")
     FUND_CAPITAL = "fund_capital", _("基金出资")
     FUND_COMPENSATION = "fund_compensation", _("基金代偿支出")
+    # projects: the cooperative's own balance sheet beyond trading (red lines need it): what it
+    # invested in firms, what it borrowed, and its paid-in capital
+    EQUITY_INVESTMENTS = "equity_investments", _("长期股权投资")
+    BORROWINGS = "borrowings", _("借款")
+    PAID_IN_CAPITAL = "paid_in_capital", _("实收资本")
     # Per counterparty.
     DEPOSIT_HELD = "deposit_held", _("代收保证金")
     RECEIVABLE = "receivable", _("应收交易价款")
@@ -889,6 +894,11 @@ class MovementKind(models.TextChoices):
     BUYBACK = "buyback", _("违约回购")
     FUND_CONTRIBUTION = "fund_contribution", _("基金出资到账")
     LOSS_COMPENSATION = "loss_compensation", _("代偿损失")
+    CAPITAL_CONTRIBUTION = "capital_contribution", _("资本金到账")
+    BORROWING = "borrowing", _("借入资金")
+    BORROWING_REPAYMENT = "borrowing_repayment", _("归还借款")
+    EQUITY_INVESTMENT = "equity_investment", _("对外股权投资")
+    EQUITY_DISPOSAL = "equity_disposal", _("收回股权投资")
     REVERSAL = "reversal", _("冲正")
 
 

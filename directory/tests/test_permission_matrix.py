@@ -287,3 +287,33 @@ def test_who_works_on_loans(world, role):
         if can(user, c)
     }
     assert held == FINANCE[role]
+
+
+# Projects: the cooperative's desk runs the key project list and its own books; owners apply for
+# their own organization; thresholds and schemes are platform-wide; oversight is read by staff,
+# administrators and auditors.
+PROJECTS = {
+    Role.CITY_ADMIN: {"manage_projects", "apply_projects", "manage_oversight", "view_oversight"},
+    Role.COOP_STAFF: {"manage_projects", "view_oversight"},
+    Role.VILLAGE_CLERK: {"apply_projects"},
+    Role.BANK_OFFICER: set(),
+    Role.GUARANTOR_OFFICER: set(),
+    Role.AUDITOR: {"view_oversight"},
+    Role.INVESTOR: {"apply_projects"},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_works_on_projects(world, role):
+    user = _member(world, role)
+    held = {
+        c.value
+        for c in (
+            Capability.MANAGE_PROJECTS,
+            Capability.APPLY_PROJECTS,
+            Capability.MANAGE_OVERSIGHT,
+            Capability.VIEW_OVERSIGHT,
+        )
+        if can(user, c)
+    }
+    assert held == PROJECTS[role]

@@ -13,4 +13,5 @@ urlpatterns = [
     path("valuation/", include(("valuation.api.urls", "valuation-api"))),
     path("transactions/", include(("transactions.api.urls", "transactions-api"))),
     path("finance/", include(("finance.api.urls", "finance-api"))),
+    path("projects/", include(("projects.api.urls", "projects-api"))),
 ]

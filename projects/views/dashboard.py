@@ -1,0 +1,3 @@
+"""Pages of the dashboard area (built by its engineer)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of the gep_balance area (built by its engineer)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of the monitoring area (built by its engineer)."""
+
+urlpatterns = []

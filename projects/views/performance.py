@@ -1,0 +1,3 @@
+"""Pages of the performance area (built by its engineer)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of the red_lines area (built by its engineer)."""
+
+urlpatterns = []
