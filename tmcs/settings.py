@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name across components get their own schema names.
     "ENUM_NAME_OVERRIDES": {
+        "IndicatorKeyEnum": "projects.models.IndicatorKey",
+        "RedLineKeyEnum": "projects.models.RedLineKey",
         "ContractStatusEnum": "transactions.models.ContractStatus",
         "ListingStatusEnum": "transactions.models.ListingStatus",
         "PackageStatusEnum": "transactions.models.PackageStatus",
