@@ -551,6 +551,44 @@ class EquityStake(models.Model):
         return reverse("projects:stake-detail", args=[self.pk])
 
 
+class BorrowingKind(models.TextChoices):
+    BORROW = "borrow", _("借入")
+    REPAY = "repay", _("归还")
+
+
+class Borrowing(models.Model):
+    """One borrowing or repayment of the cooperative with its lender. The money is the ledger
+    movement (BORROWINGS is one own account per cooperative; the lender lives here)."""
+
+    cooperative = models.ForeignKey(
+        Organization, verbose_name=_("合作社"), on_delete=models.PROTECT, related_name="borrowings"
+    )
+    lender = models.ForeignKey(
+        Organization, verbose_name=_("出借方"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=BorrowingKind.choices)
+    amount = money_field(_("金额（元）"))
+    occurred_on = models.DateField(_("业务日期"))
+    movement = models.OneToOneField(
+        Movement, verbose_name=_("凭证"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(User, verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("借款")
+        verbose_name_plural = _("借款")
+        ordering = ["cooperative", "-occurred_on", "-pk"]
+        indexes = [models.Index(fields=["cooperative", "lender"], name="borrowing_coop_lender_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="borrowing_amount_positive"),
+            models.CheckConstraint(condition=~Q(cooperative=F("lender")), name="borrowing_not_from_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.cooperative} {self.get_kind_display()} {self.lender} {self.amount}"
+
+
 class RedLineKey(models.TextChoices):
     DEBT_RATIO = "debt_ratio", _("资产负债率")
     LIQUIDITY = "liquidity", _("流动比率")

@@ -859,6 +859,7 @@ class AccountKind(models.TextChoices):
     EQUITY_INVESTMENTS = "equity_investments", _("长期股权投资")
     BORROWINGS = "borrowings", _("借款")
     PAID_IN_CAPITAL = "paid_in_capital", _("实收资本")
+    INVESTMENT_INCOME = "investment_income", _("投资收益")
     # Per counterparty.
     DEPOSIT_HELD = "deposit_held", _("代收保证金")
     RECEIVABLE = "receivable", _("应收交易价款")
