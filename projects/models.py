@@ -831,6 +831,9 @@ class MonitorRun(models.Model):
     def __str__(self):
         return f"{self.get_job_display()} {self.started_at:%Y-%m-%d %H:%M}"
 
+    def get_absolute_url(self):
+        return reverse("projects:monitor-run-detail", args=[self.pk])
+
 
 class MonitorAlert(models.Model):
     """One open condition found by a job (e.g. installment 3 of loan DK-2026-0001 overdue). While
@@ -873,3 +876,6 @@ class MonitorAlert(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("projects:monitor-alert-detail", args=[self.pk])
