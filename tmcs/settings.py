@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across components get their own schema names.
     "ENUM_NAME_OVERRIDES": {
         "IndicatorKeyEnum": "projects.models.IndicatorKey",
+        "ProjectCategoryEnum": "projects.models.ProjectCategory",
+        "ExitReasonEnum": "projects.models.ExitReason",
         "RedLineKeyEnum": "projects.models.RedLineKey",
         "ContractStatusEnum": "transactions.models.ContractStatus",
         "ListingStatusEnum": "transactions.models.ListingStatus",
