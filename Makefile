@@ -54,6 +54,7 @@ demo: migrate
 	@$(MANAGE) load_demo_valuation
 	@$(MANAGE) load_demo_trading
 	@$(MANAGE) load_demo_finance
+	@$(MANAGE) load_demo_projects
 
 run: venv services messages migrate static demo
 	@mkdir -p .local
