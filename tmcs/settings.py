@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IndicatorKeyEnum": "projects.models.IndicatorKey",
         "ProjectCategoryEnum": "projects.models.ProjectCategory",
+        "EcoBehaviourCategoryEnum": "finance.models.EcoBehaviourCategory",
         "ExitReasonEnum": "projects.models.ExitReason",
         "RedLineKeyEnum": "projects.models.RedLineKey",
         "ContractStatusEnum": "transactions.models.ContractStatus",
