@@ -26,13 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from directory.models import AdministrativeDivision, Organization, User
 from finance.models import Loan
 from resources.models import Asset
-from transactions.models import Movement, ResourcePackage
+from transactions.models import Movement, ResourcePackage, money_field
 from valuation.models import AccountingRun
-
-
-def money_field(verbose_name, **kwargs):
-    """元 with 2 decimal places."""
-    return models.DecimalField(verbose_name, max_digits=16, decimal_places=2, **kwargs)
 
 
 def ratio_field(verbose_name, **kwargs):

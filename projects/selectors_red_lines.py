@@ -9,7 +9,7 @@ from directory.permissions import Capability
 from directory.selectors import within_reach
 from transactions.models import Movement, MovementKind, Posting
 
-from .models import EquityStake, RedLine, RedLineReading
+from .models import Borrowing, EquityStake, RedLine, RedLineReading
 from .services.books import cooperative_party
 
 BOOK_MOVEMENTS = (
@@ -90,5 +90,15 @@ def book_movements(cooperative, limit=50):
     return (
         Movement.objects.filter(kind__in=BOOK_MOVEMENTS, pk__in=mine)
         .select_related("recorded_by")
+        .order_by("-occurred_on", "-pk")[:limit]
+    )
+
+
+def borrowings_of(cooperative, limit=50):
+    """The cooperative's latest borrowings and repayments with their lender and movement (a
+    reversed movement shows as such), newest first (one query)."""
+    return (
+        Borrowing.objects.filter(cooperative=cooperative)
+        .select_related("lender", "movement__reversed_by", "created_by")
         .order_by("-occurred_on", "-pk")[:limit]
     )

@@ -241,7 +241,7 @@ class EquityStakeViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="股权投资退出（收回金额与成本的差额计入处置损益）",
+        summary="股权投资退出（收回金额与成本的差额计入投资收益）",
         request=EquityStakeDisposeSerializer,
         responses={200: EquityStakeSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
     )

@@ -1,7 +1,8 @@
 # ruff: noqa: F811  (fixtures imported from fixtures_red_lines)
 """Two clerks at once: the same investee registered twice (the open-stake constraint lets one
-through, the other gets the clear message), and two repayments that together exceed the debt
-(the BORROWINGS account lock lets one through)."""
+through, the other gets the clear message); two repayments to one lender that together exceed
+what is owed to it (the per-lender lock lets one through); the same repayment form submitted
+twice (recorded once); repayments to two lenders (neither waits on the other's balance)."""
 
 import threading
 from decimal import Decimal
@@ -9,12 +10,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from projects.models import EquityStake
+from projects.models import Borrowing, BorrowingKind, EquityStake
 from projects.services import books
 from tmcs.errors import DomainError
 from transactions.models import Movement, MovementKind
 
-from .fixtures_red_lines import PAST, lender  # noqa: F401  (fixtures)
+from .fixtures_red_lines import PAST, lender, second_lender  # noqa: F401  (fixtures)
 
 
 def race(target, args_list):
@@ -59,29 +60,70 @@ def test_concurrent_stakes_in_one_investee(county_staff, city_admin, county_coop
     )  # the loser's rolled back
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_repayments_never_exceed_the_debt(county_staff, city_admin, county_cooperative, lender):
-    books.record_borrowing(
-        actor=county_staff,
-        cooperative=county_cooperative,
+def _borrow(actor, cooperative, lender, amount="100000"):
+    return books.record_borrowing(
+        actor=actor,
+        cooperative=cooperative,
         lender=lender,
-        amount=Decimal("100000"),
+        amount=Decimal(amount),
         occurred_on=PAST,
         reference="JK",
         memo="借款",
     )
 
-    def repay(actor, reference):
+
+def _repayer(cooperative):
+    def repay(actor, lender, reference, amount="60000", key=None):
         books.repay_borrowing(
             actor=actor,
-            cooperative=county_cooperative,
+            cooperative=cooperative,
             lender=lender,
-            amount=Decimal("60000"),
+            amount=Decimal(amount),
             occurred_on=PAST,
             reference=reference,
             memo="还款",
+            idempotency_key=key,
         )
 
-    outcomes = race(repay, [(county_staff, "H1"), (city_admin, "H2")])
+    return repay
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repayments_never_exceed_the_debt(county_staff, city_admin, county_cooperative, lender):
+    _borrow(county_staff, county_cooperative, lender)
+    repay = _repayer(county_cooperative)
+    outcomes = race(repay, [(county_staff, lender, "H1"), (city_admin, lender, "H2")])
     assert outcomes == ["ok", "repayment_exceeds_borrowing"]
     assert books.outstanding_borrowing(county_cooperative, lender) == Decimal("40000.00")
+    assert Borrowing.objects.filter(kind=BorrowingKind.REPAY).count() == 1
+    assert (
+        Movement.objects.filter(kind=MovementKind.BORROWING_REPAYMENT).count() == 1
+    )  # the loser's rolled back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_repayment_submitted_twice_at_once_is_recorded_once(
+    county_staff, county_cooperative, lender
+):
+    _borrow(county_staff, county_cooperative, lender)
+    repay = _repayer(county_cooperative)
+    # the second waits on the lender's lock, then finds the first one's movement under the key
+    outcomes = race(repay, [(county_staff, lender, "H", "60000", "web:t1")] * 2)
+    assert outcomes == ["ok", "ok"]
+    assert Borrowing.objects.filter(kind=BorrowingKind.REPAY).count() == 1
+    assert books.outstanding_borrowing(county_cooperative, lender) == Decimal("40000.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repayments_to_two_lenders_at_once(
+    county_staff, city_admin, county_cooperative, lender, second_lender
+):
+    _borrow(county_staff, county_cooperative, lender)
+    _borrow(county_staff, county_cooperative, second_lender)
+    repay = _repayer(county_cooperative)
+    outcomes = race(
+        repay, [(county_staff, lender, "H1", "100000"), (city_admin, second_lender, "H2", "100000")]
+    )
+    assert outcomes == ["ok", "ok"]
+    assert books.borrowings_by_lender(county_cooperative)[0]["outstanding"] == 0
+    assert books.outstanding_borrowing(county_cooperative, second_lender) == 0

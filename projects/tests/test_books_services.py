@@ -6,11 +6,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from directory.models import Organization, OrganizationKind
 from directory.services import ensure_party
-from projects.models import EquityStake
+from projects.models import Borrowing, BorrowingKind, EquityStake
 from projects.services import books
 from tmcs.errors import ConflictError, DomainError, PermissionDeniedError
 from transactions.models import AccountKind, Movement, MovementKind
@@ -89,7 +90,9 @@ def test_only_cooperatives_and_their_staff(
     assert Movement.objects.count() == 0
 
 
-def test_same_token_records_once_and_a_different_body_is_refused(county_staff, county_cooperative, lender):
+def test_same_token_records_once_and_a_different_body_is_refused(
+    county_staff, county_cooperative, lender, second_lender
+):
     values = dict(
         actor=county_staff, cooperative=county_cooperative, occurred_on=PAST, reference="R", memo="出资"
     )
@@ -100,22 +103,45 @@ def test_same_token_records_once_and_a_different_body_is_refused(county_staff, c
         books.record_capital(amount="200", idempotency_key="form-1", **values)
     assert info.value.code == "idempotency_key_reused"
     borrowed = books.record_borrowing(lender=lender, amount="50", idempotency_key="form-1", **values)
-    assert borrowed.pk != first.pk  # keys live per kind of record
-    assert (
-        books.record_borrowing(lender=lender, amount="50", idempotency_key="form-1", **values).pk
-        == borrowed.pk
-    )
+    assert borrowed.movement_id != first.pk  # keys live per kind of record
+    # the caller's key, plain: no cooperative, lender or kind of money encoded in it
+    assert borrowed.movement.idempotency_key == "projects:borrow:form-1"
+    assert books.record_borrowing(lender=lender, amount="50", idempotency_key="form-1", **values) == borrowed
+    for changes in ({"lender": second_lender}, {"amount": "60"}):  # same key, another borrowing
+        with pytest.raises(ConflictError) as info:
+            books.record_borrowing(
+                **{"lender": lender, "amount": "50", **changes}, idempotency_key="form-1", **values
+            )
+        assert info.value.code == "idempotency_key_reused"
+    repaid = books.repay_borrowing(lender=lender, amount="50", idempotency_key="form-1", **values)
+    assert repaid.movement.idempotency_key == "projects:repay:form-1"
+    assert books.repay_borrowing(lender=lender, amount="50", idempotency_key="form-1", **values) == repaid
     long_key = "k" * 200  # a long API key is hashed into the movement's key
     assert books.record_capital(amount="1", idempotency_key=long_key, **values).pk == (
         books.record_capital(amount="1", idempotency_key=long_key, **values).pk
     )
-    assert Movement.objects.count() == 3
+    assert Movement.objects.count() == 4 and Borrowing.objects.count() == 2
+
+
+def test_borrowing_without_a_key_records_each_time(borrow, county_cooperative, lender):
+    first, second = borrow("100"), borrow("100")
+    assert first.pk != second.pk and first.movement.idempotency_key is None
+    assert second.movement.idempotency_key is None
+    assert books.outstanding_borrowing(county_cooperative, lender) == Decimal("200.00")
 
 
 def test_borrowings_per_lender_and_repayment_limit(
     borrow, county_staff, county_cooperative, lender, second_lender
 ):
-    borrow("100000")
+    borrowed = borrow("100000")
+    assert isinstance(borrowed, Borrowing) and borrowed.kind == BorrowingKind.BORROW
+    assert (borrowed.cooperative, borrowed.lender, borrowed.amount) == (
+        county_cooperative,
+        lender,
+        Decimal("100000"),
+    )
+    assert borrowed.occurred_on == PAST and borrowed.created_by == county_staff
+    assert borrowed.movement.kind == MovementKind.BORROWING and lender.name in borrowed.movement.memo
     borrow("50000", who=second_lender)
     assert books.outstanding_borrowing(county_cooperative, lender) == Decimal("100000.00")
     assert books.outstanding_borrowing(county_cooperative, second_lender) == Decimal("50000.00")
@@ -126,17 +152,73 @@ def test_borrowings_per_lender_and_repayment_limit(
         books.repay_borrowing(lender=second_lender, amount="80000", **values)
     assert info.value.code == "repayment_exceeds_borrowing" and "50000.00" in str(info.value.detail)
     assert second_lender.name in str(info.value.detail) and "amount" in info.value.fields
+    assert Borrowing.objects.count() == 2 and Movement.objects.count() == 2  # the refusal left nothing
     repaid = books.repay_borrowing(lender=second_lender, amount="50000", **values)
-    assert repaid.kind == MovementKind.BORROWING_REPAYMENT
+    assert repaid.kind == BorrowingKind.REPAY and repaid.movement.kind == MovementKind.BORROWING_REPAYMENT
+    assert repaid.movement.occurred_on == repaid.occurred_on == LATER and repaid.movement.reference == "HK"
     assert books.outstanding_borrowing(county_cooperative, second_lender) == 0
+    assert books.outstanding_borrowing(county_cooperative, second_lender, on=PAST) == Decimal("50000.00")
     assert balance(AccountKind.BORROWINGS, county_cooperative) == Decimal("-100000.00")
     assert balance(AccountKind.CASH, county_cooperative) == Decimal("100000.00")
     assert books.borrowings_by_lender(county_cooperative) == [
-        {"lender_id": lender.pk, "lender": lender.name, "outstanding": Decimal("100000.00")}
+        {
+            "lender_id": lender.pk,
+            "lender": lender.name,
+            "borrowed": Decimal("100000.00"),
+            "repaid": Decimal("0.00"),
+            "outstanding": Decimal("100000.00"),
+            "entries": 1,
+        },
+        {
+            "lender_id": second_lender.pk,
+            "lender": second_lender.name,
+            "borrowed": Decimal("50000.00"),
+            "repaid": Decimal("50000.00"),
+            "outstanding": Decimal("0.00"),
+            "entries": 2,
+        },
     ]
-    assert books.borrowings_by_lender(county_cooperative, as_of=PAST)[1]["outstanding"] == Decimal("50000.00")
+    on_past = books.borrowings_by_lender(county_cooperative, as_of=PAST)
+    assert [(row["lender_id"], row["repaid"], row["outstanding"]) for row in on_past] == [
+        (lender.pk, 0, Decimal("100000.00")),
+        (second_lender.pk, 0, Decimal("50000.00")),
+    ]
     with pytest.raises(ConflictError):  # nothing was ever borrowed from a third party
         books.repay_borrowing(lender=Organization.objects.get(name__contains="担保"), amount="1", **values)
+    # the lender's total always agrees with the ledger's single BORROWINGS account
+    assert sum(row["outstanding"] for row in books.borrowings_by_lender(county_cooperative)) == -balance(
+        AccountKind.BORROWINGS, county_cooperative
+    )
+
+
+def test_a_reversed_movement_no_longer_counts(borrow, county_staff, county_cooperative, lender):
+    kept = borrow("100000")
+    mistaken = borrow("30000")
+    ledger.reverse(actor=county_staff, movement=mistaken.movement, reason="重复录入")
+    assert books.outstanding_borrowing(county_cooperative, lender) == Decimal("100000.00")
+    assert balance(AccountKind.BORROWINGS, county_cooperative) == Decimal("-100000.00")
+    [row] = books.borrowings_by_lender(county_cooperative)
+    assert (row["borrowed"], row["entries"]) == (Decimal("100000.00"), 1)
+    with pytest.raises(ConflictError):
+        books.repay_borrowing(
+            actor=county_staff,
+            cooperative=county_cooperative,
+            lender=lender,
+            amount="100000.01",
+            occurred_on=PAST,
+            reference="HK",
+            memo="还款",
+        )
+    assert Borrowing.objects.filter(pk__in=[kept.pk, mistaken.pk]).count() == 2  # rows stay, append-only
+
+
+def test_borrowings_are_append_only(borrow):
+    row = borrow("100")
+    for change in (lambda: Borrowing.objects.filter(pk=row.pk).update(amount=1), row.delete):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+    row.refresh_from_db()
+    assert row.amount == Decimal("100.00")
 
 
 def test_repayment_cannot_predate_the_debt_or_undo_a_later_repayment(
@@ -149,13 +231,15 @@ def test_repayment_cannot_predate_the_debt_or_undo_a_later_repayment(
     with pytest.raises(ConflictError):  # before the money was borrowed
         books.repay_borrowing(amount="10", occurred_on=PAST, **values)
     books.repay_borrowing(amount="100000", occurred_on=TODAY(), **values)
-    with pytest.raises(ConflictError):  # owed on that day, but the later repayment already cleared it
+    with pytest.raises(ConflictError) as info:  # owed on that day, but the later repayment cleared it
         books.repay_borrowing(amount="10", occurred_on=LATER + datetime.timedelta(days=1), **values)
+    assert "0.00" in str(info.value.detail)
     assert books.outstanding_borrowing(county_cooperative, lender) == 0
     assert Movement.objects.filter(kind=MovementKind.BORROWING_REPAYMENT).count() == 1
+    assert Borrowing.objects.filter(kind=BorrowingKind.REPAY).count() == 1
 
 
-def test_lender_must_be_another_organization(county_staff, county_cooperative):
+def test_lender_must_be_another_organization(county_staff, county_cooperative, lender):
     values = dict(
         actor=county_staff,
         cooperative=county_cooperative,
@@ -170,7 +254,14 @@ def test_lender_must_be_another_organization(county_staff, county_cooperative):
     with pytest.raises(DomainError) as info:
         books.record_borrowing(lender=None, **values)
     assert "lender" in info.value.fields
-    assert Movement.objects.count() == 0
+    with pytest.raises(DomainError) as info:
+        books.repay_borrowing(lender=county_cooperative, **values)
+    assert "lender" in info.value.fields
+    for changes, field in (({"amount": "0"}, "amount"), ({"memo": " "}, "memo")):
+        with pytest.raises(DomainError) as info:
+            books.record_borrowing(lender=lender, **{**values, **changes})
+        assert field in info.value.fields
+    assert Movement.objects.count() == 0 and Borrowing.objects.count() == 0
 
 
 # --- equity stakes ----------------------------------------------------------------------------
@@ -294,6 +385,14 @@ def test_disposal_with_gain_loss_and_nothing_back(invest, county_staff, county_c
     assert lines == {(AccountKind.EQUITY_INVESTMENTS, Decimal("-100000.00")), (result, Decimal("100000.00"))}
     assert balance(AccountKind.EQUITY_INVESTMENTS, county_cooperative) == 0
     assert balance(AccountKind.CASH, county_cooperative) == Decimal("-70000.00")
+    # 投资收益 is an income account: +30,000 − 100,000, in net assets but neither asset nor liability
+    assert result == AccountKind.INVESTMENT_INCOME
+    assert balance(AccountKind.INVESTMENT_INCOME, county_cooperative) == Decimal("70000.00")
+    sheet = books.balance_sheet(county_cooperative)
+    assert result not in sheet["assets"] and result not in sheet["liabilities"]
+    assert sheet["results"][result] == Decimal("-70000.00") and sheet["result"] == Decimal("-70000.00")
+    assert sheet["total_assets"] == Decimal("-70000.00") and sheet["net_assets"] == Decimal("-70000.00")
+    assert sheet["net_assets"] == sheet["paid_in_capital"] + sheet["result"]
 
 
 def test_disposal_rules(invest, county_staff, city_admin, county_cooperative):

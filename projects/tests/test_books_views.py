@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from directory.services import ensure_party
-from projects.models import EquityStake
+from projects.models import Borrowing, BorrowingKind, EquityStake
 from transactions.models import AccountKind, Movement, MovementKind
 from transactions.services import ledger
 
@@ -52,6 +52,8 @@ def test_books_page_shows_balance_sheet_lenders_and_stakes(
     assert '<td class="text-end total-liabilities">300000.00</td>' in page
     assert '<td class="text-end net-assets">1000000.00</td>' in page
     assert lender.name in page and investor_org.name in page and stake.get_absolute_url() in page
+    assert '<td class="text-end outstanding">300000.00</td>' in page and "unassigned-borrowing" not in page
+    assert '<td class="text-end text-muted accumulated-result">0.00</td>' in page
     assert "资本金到账" in page and reverse("projects:books-capital", args=[county_cooperative.pk]) in page
     assert "attribution-problems" not in page
     client.force_login(auditor)  # reads, cannot write
@@ -91,7 +93,9 @@ def test_capital_form_records_once_and_shows_errors(
     assert client.get(reverse("projects:books-capital", args=[city_cooperative.pk])).status_code == 404
 
 
-def test_borrowing_and_repayment_forms(client, county_staff, county_cooperative, lender, second_lender):
+def test_borrowing_and_repayment_forms(
+    client, county_staff, county_cooperative, lender, second_lender, django_assert_max_num_queries
+):
     client.force_login(county_staff)
     borrow_url = reverse("projects:books-borrowing", args=[county_cooperative.pk])
     repay_url = reverse("projects:books-repayment", args=[county_cooperative.pk])
@@ -106,17 +110,51 @@ def test_borrowing_and_repayment_forms(client, county_staff, county_cooperative,
         and "超过" in refused.content.decode()
         and "is-invalid" in refused.content.decode()
     )
+    form = client.get(repay_url).content.decode()  # what each lender is owed, next to the form
+    assert "lender-balances" in form and lender.name in form and "100000.00" in form
     ok = client.post(repay_url, {**base, "lender": lender.pk, "amount": "40000", "token": "c"})
     assert ok.status_code == 302
+    assert (
+        client.post(repay_url, {**base, "lender": lender.pk, "amount": "40000", "token": "c"}).status_code
+        == 302
+    )
     assert ledger.balance(AccountKind.BORROWINGS, ensure_party(county_cooperative)) == Decimal("-60000.00")
-    page = client.get(reverse("projects:books", args=[county_cooperative.pk])).content.decode()
-    assert "60000.00" in page and "归还借款" in page
+    assert Borrowing.objects.filter(kind=BorrowingKind.REPAY).count() == 1  # the form submitted twice
+    with django_assert_max_num_queries(16):
+        page = client.get(reverse("projects:books", args=[county_cooperative.pk])).content.decode()
+    lenders = page.split('class="table table-sm mb-0 lenders"')[1].split("</table>")[0]
+    assert lender.name in lenders and "100000.00" in lenders and "40000.00" in lenders
+    assert '<td class="text-end outstanding">60000.00</td>' in lenders
+    rows = page.split('class="table table-sm align-middle mb-0 borrowings"')[1].split("</table>")[0]
+    assert rows.count("<tr") == 3 and "借入" in rows and "归还" in rows
+    assert "unassigned-borrowing" not in page
     assert (
         client.post(
             borrow_url, {**base, "lender": county_cooperative.pk, "amount": "1", "token": "d"}
         ).status_code
         == 200
     )
+    assert Borrowing.objects.count() == 2
+
+
+def test_books_page_flags_borrowings_without_a_lender(client, capital, county_staff, county_cooperative):
+    """BORROWINGS posted straight through the ledger (not through the books service) have no
+    Borrowing row: the page says how much has no lender rather than hiding it."""
+    capital("100000")
+    party = ensure_party(county_cooperative)
+    ledger.post(
+        actor=county_staff,
+        kind=MovementKind.BORROWING,
+        memo="直接记账",
+        lines=[
+            ledger.debit(AccountKind.CASH, party, 5000),
+            ledger.credit(AccountKind.BORROWINGS, party, 5000),
+        ],
+        occurred_on=PAST,
+    )
+    client.force_login(county_staff)
+    page = client.get(reverse("projects:books", args=[county_cooperative.pk])).content.decode()
+    assert "unassigned-borrowing" in page and "5000.00 元未登记出借方" in page
 
 
 def test_stake_form_detail_and_disposal(

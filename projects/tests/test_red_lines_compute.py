@@ -103,6 +103,28 @@ def test_liquidity_ok_warning_breach_and_boundary(capital, borrow, invest, firm,
     assert reading(county_cooperative, RedLineKey.DEBT_RATIO).value == Decimal("0.666667")
 
 
+def test_investment_income_is_in_net_assets_not_an_asset_or_liability(
+    capital, borrow, invest, county_staff, county_cooperative
+):
+    capital("1000000")
+    stake = invest("200000")
+    books.dispose_equity_stake(
+        actor=county_staff, stake=stake, proceeds="260000", disposed_on=LATER, reference="TC"
+    )  # 60,000 投资收益
+    borrow("530000")
+    got = readings(county_cooperative)
+    debt = got[RedLineKey.DEBT_RATIO]
+    assert debt.value == Decimal("0.333333")  # 530,000 ÷ (1,060,000 + 530,000)
+    listed = {a["account"] for a in debt.details["assets"]} | {
+        a["account"] for a in debt.details["liabilities"]
+    }
+    assert "investment_income" not in listed and debt.details["net_assets"] == "1060000.00"
+    assert got[RedLineKey.BORROWER_CONCENTRATION].details["net_assets"] == "1060000.00"
+    sheet = books.balance_sheet(county_cooperative)
+    assert sheet["result"] == Decimal("60000.00") and sheet["paid_in_capital"] == Decimal("1000000.00")
+    assert sheet["net_assets"] == sheet["paid_in_capital"] + sheet["result"]
+
+
 def test_as_of_reads_the_books_of_that_day(capital, borrow, county_cooperative):
     capital("1000000", on=PAST)
     borrow("4000000", on=LATER)

@@ -20,6 +20,7 @@ from directory.permissions import Capability, can
 from tmcs.errors import DomainError, PermissionDeniedError
 from tmcs.listing import Column, ObjectListView
 from tmcs.web import run_service
+from transactions.models import AccountKind
 
 from ..forms_red_lines import (
     BorrowingForm,
@@ -32,6 +33,7 @@ from ..forms_red_lines import (
 from ..models import RedLine, RedLineKey, RedLineStatus
 from ..selectors_red_lines import (
     book_movements,
+    borrowings_of,
     cooperatives_for,
     history,
     latest_readings,
@@ -323,6 +325,8 @@ def books_page(request, pk):
         .order_by("disposed_on", "-acquired_on", "-pk")
     )
     may_oversee = can(request.user, Capability.MANAGE_OVERSIGHT)
+    lenders = books.borrowings_by_lender(cooperative, sheet["as_of"])
+    owed = sum((row["outstanding"] for row in lenders), books.ZERO)
     return render(
         request,
         "projects/red_lines/books.html",
@@ -331,7 +335,10 @@ def books_page(request, pk):
             "sheet": sheet,
             "assets": books.labelled(sheet["assets"]),
             "liabilities": books.labelled(sheet["liabilities"]),
-            "lenders": books.borrowings_by_lender(cooperative),
+            "lenders": lenders,
+            "borrowings": borrowings_of(cooperative),
+            # BORROWINGS posted without a Borrowing row (not through this module): no lender known
+            "unassigned_borrowing": sheet["liabilities"][AccountKind.BORROWINGS] - owed,
             "stakes": stakes,
             "movements": book_movements(cooperative),
             "may_manage": _may_manage(request.user, cooperative),
@@ -340,7 +347,7 @@ def books_page(request, pk):
     )
 
 
-def _books_form(request, pk, form_class, title, record, success):
+def _books_form(request, pk, form_class, title, record, success, **extra):
     cooperative = _cooperative(request, pk)
     if not _may_manage(request.user, cooperative):
         raise PermissionDenied
@@ -362,6 +369,7 @@ def _books_form(request, pk, form_class, title, record, success):
         back=back,
         cooperative=cooperative,
         sheet=books.balance_sheet(cooperative),
+        **{name: value(cooperative) for name, value in extra.items()},
     )
 
 
@@ -395,6 +403,9 @@ def repayment_create(request, pk):
         _("登记归还借款：%(name)s"),
         lambda **kw: books.repay_borrowing(actor=request.user, **kw),
         _("还款已入账。"),
+        lenders=lambda cooperative: [
+            row for row in books.borrowings_by_lender(cooperative) if row["outstanding"] > 0
+        ],
     )
 
 
