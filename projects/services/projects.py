@@ -1035,7 +1035,16 @@ def review_project(*, actor, project, decision, note, manual=None):
     if decision == ReviewDecision.ADMIT:
         with audit_context(user=actor, reason=reason):
             # Under the balance lock; refuses with the shortfall before anything here is saved.
-            gep_balance.post_project_debit(actor=actor, project=project, occurred_on=today)
+            entry = gep_balance.post_project_debit(actor=actor, project=project, occurred_on=today)
+        if entry is not None:  # store the balance as posted under the lock, not as previewed before it
+            preview = {
+                **preview,
+                "balance_before": str(entry.balance_after - entry.amount),
+                "debit": str(-entry.amount),
+                "balance_after": str(entry.balance_after),
+                "shortfall": "0.00",
+                "entry": entry.number,
+            }
         project.admitted_on = today
     # A context of its own: the debit's nested context leaves its reason behind.
     with audit_context(user=actor, reason=reason):
