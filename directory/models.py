@@ -86,6 +86,7 @@ class OrganizationKind(models.TextChoices):
     GUARANTOR = "guarantor", _("担保机构")
     ENTERPRISE = "enterprise", _("企业/投资主体")
     GOVERNMENT = "government", _("政府部门")
+    INSURER = "insurer", _("保险机构")
 
 
 @pghistory.track()
@@ -138,6 +139,9 @@ class Role(models.TextChoices):
     # An enterprise or individual investor's representative on the trading platform: registers,
     # applies for listings, pays deposits, bids, signs trade contracts, posts demands.
     INVESTOR = "investor", _("投资主体经办人")
+    # A department (natural resources, forestry, water, ecology, statistics, agriculture) that
+    # exchanges data with the platform for its division.
+    DEPARTMENT_OFFICER = "department_officer", _("政府部门经办人")
 
 
 class User(AbstractUser):

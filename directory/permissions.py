@@ -56,6 +56,15 @@ class Capability(StrEnum):
     APPLY_PROJECTS = "apply_projects"
     MANAGE_OVERSIGHT = "manage_oversight"
     VIEW_OVERSIGHT = "view_oversight"
+    # greenfinance: the cooperative's desk records green insurance policies and claims and keeps
+    # the green bonds and funds it uses or manages (every movement through the ledger)
+    MANAGE_GREEN_FINANCE = "manage_green_finance"
+    # exchange: staff and department officers import and export datasets for their division;
+    # staff record credit consents and produce credit reports; guarantee and credit platforms
+    # fetch the reports addressed to their own organization
+    EXCHANGE_DATA = "exchange_data"
+    MANAGE_CONSENTS = "manage_consents"
+    RECEIVE_CREDIT_REPORTS = "receive_credit_reports"
 
 
 C = Capability
@@ -78,15 +87,19 @@ ROLE_CAPABILITIES = {
             C.RECORD_ECO_BEHAVIOUR,
             C.MANAGE_PROJECTS,
             C.VIEW_OVERSIGHT,
+            C.MANAGE_GREEN_FINANCE,
+            C.EXCHANGE_DATA,
+            C.MANAGE_CONSENTS,
         }
     ),
     Role.VILLAGE_CLERK: frozenset(
         {C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS, C.RECORD_ECO_BEHAVIOUR, C.APPLY_PROJECTS}
     ),
     Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS, C.LEND}),
-    Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS}),
+    Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS, C.RECEIVE_CREDIT_REPORTS}),
     Role.AUDITOR: frozenset({C.VIEW, C.VIEW_OVERSIGHT}),
     Role.INVESTOR: frozenset({C.VIEW, C.TRADE, C.APPLY_PROJECTS}),
+    Role.DEPARTMENT_OFFICER: frozenset({C.MANAGE_API_CLIENTS, C.EXCHANGE_DATA}),
 }
 
 # Roles whose reach is their own organization rather than a division subtree.

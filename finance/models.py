@@ -52,6 +52,16 @@ class LoanKind(models.TextChoices):
     WATER_RIGHT_LOAN = "water_right_loan", _("取水贷")
 
 
+class InsuranceKind(models.TextChoices):
+    """Green insurance lines a loan product may require (policies live in greenfinance)."""
+
+    HOMESTAY = "homestay", _("民宿保险")
+    FOREST = "forest", _("森林火灾及病虫害保险")
+    CROP = "crop", _("农作物及产量保险")
+    ECO_LIABILITY = "eco_liability", _("生态环境损害责任保险")
+    CARBON_SINK = "carbon_sink", _("林业碳汇价格/损失保险")
+
+
 class RepaymentMethod(models.TextChoices):
     EQUAL_INSTALLMENT = "equal_installment", _("等额本息")
     EQUAL_PRINCIPAL = "equal_principal", _("等额本金")
@@ -104,6 +114,14 @@ class LoanProduct(models.Model):
     )
     guarantee_requirement = models.CharField(
         _("担保要求"), max_length=30, choices=GuaranteeRequirement.choices
+    )
+    # An application is submitted and checked only when the applicant holds a valid policy of
+    # each kind (see finance.application_checks and greenfinance.checks).
+    required_insurance_kinds = ArrayField(
+        models.CharField(max_length=20, choices=InsuranceKind.choices),
+        verbose_name=_("须投保险种"),
+        default=list,
+        blank=True,
     )
     max_ltv = rate_field(_("最高抵押率"))
     haircut = rate_field(_("估值折扣率"), default=Decimal("0.2"))

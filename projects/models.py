@@ -793,6 +793,7 @@ class MonitorJob(models.TextChoices):
     RED_LINES = "red_lines", _("合作社风险红线")
     GEP_BALANCE = "gep_balance", _("GEP 占补平衡余额")
     STALE_DATA = "stale_data", _("监测数据过期")
+    POLICIES_EXPIRING = "policies_expiring", _("绿色保险保单即将到期")
 
 
 class MonitorRunStatus(models.TextChoices):

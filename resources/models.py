@@ -272,6 +272,13 @@ class Right(models.Model):
     period = DateRangeField(_("有效期"))
     source_document = models.CharField(_("权源文件"), max_length=200)
     certificate_number = models.CharField(_("证书编号"), max_length=60, null=True, blank=True, unique=True)
+    # A certificated claim (e.g. the income right behind a 生态资源储蓄单) secures one loan at a
+    # time: only rank 1 may be pledged, so the rank constraint below forbids a second pledge.
+    pledge_once = models.BooleanField(
+        _("仅可质押一次"),
+        default=False,
+        help_text=_("凭证化的收益权（如生态资源储蓄单）同一时间只能设立一笔质押"),
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=RightStatus.choices, default=RightStatus.ACTIVE
     )

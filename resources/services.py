@@ -47,6 +47,9 @@ PLEDGEABLE_RIGHT_KINDS = {
     RightKind.CARBON_SINK,
     RightKind.WATER,
 }
+# An income right may be pledged only when it is certificated and marked `pledge_once` (a
+# receivable pledge, 民法典 Art. 440, such as the income right behind a savings slip).
+CERTIFICATED_PLEDGEABLE_KINDS = {RightKind.INCOME}
 
 
 def _require(actor, capability, division):
@@ -331,8 +334,10 @@ def grant_right(
     source_document,
     certificate_number=None,
     supersedes=None,
+    pledge_once=False,
 ):
-    """Record a right. Shares of one kind never sum above 1 at any time; exclusive kinds never overlap."""
+    """Record a right. Shares of one kind never sum above 1 at any time; exclusive kinds never overlap.
+    `pledge_once` marks a certificated claim that may secure one loan at a time (see Right)."""
     asset = Asset.objects.select_for_update().get(pk=asset.pk)
     _require(actor, Capability.MANAGE_REGISTRY, asset.division)
     kind = RightKind(kind)
@@ -374,6 +379,7 @@ def grant_right(
                 source_document=source_document,
                 certificate_number=(certificate_number or "").strip() or None,
                 supersedes=supersedes,
+                pledge_once=bool(pledge_once),
                 created_by=actor,
             )
     except IntegrityError as exc:
@@ -567,7 +573,10 @@ def add_pledge(
         raise DomainError(_("请选择质押或抵押。"), code="invalid", fields={"kind": [_("请选择质押或抵押。")]})
     if right.status != RightStatus.ACTIVE:
         raise ConflictError(_("该权利已终止，不能设立抵质押。"))
-    if right.kind not in PLEDGEABLE_RIGHT_KINDS:
+    pledgeable = right.kind in PLEDGEABLE_RIGHT_KINDS or (
+        right.kind in CERTIFICATED_PLEDGEABLE_KINDS and right.pledge_once and right.certificate_number
+    )
+    if not pledgeable:
         raise DomainError(
             _("“%(kind)s”不能设立抵质押。") % {"kind": right.get_kind_display()}, code="not_pledgeable"
         )
@@ -576,6 +585,12 @@ def add_pledge(
     if not 1 <= rank <= 99:
         raise DomainError(
             _("顺位须为 1 至 99 的整数。"), code="invalid", fields={"rank": [_("顺位须为 1 至 99 的整数。")]}
+        )
+    if right.pledge_once and rank != 1:
+        raise ConflictError(
+            _("%(certificate)s 只能质押一次，已设有质押。") % {"certificate": right.certificate_number},
+            code="already_pledged",
+            fields={"rank": [_("该权利只能设立第1顺位质押。")]},
         )
     try:
         amount = Decimal(str(secured_amount))
@@ -613,6 +628,11 @@ def add_pledge(
     except IntegrityError as exc:
         if "one_active_security_per_right_and_rank" not in str(exc):
             raise
+        if right.pledge_once:
+            raise ConflictError(
+                _("%(certificate)s 只能质押一次，已设有质押。") % {"certificate": right.certificate_number},
+                code="already_pledged",
+            ) from None
         raise ConflictError(
             _("该权利第%(rank)s顺位已设有抵质押。") % {"rank": rank},
             code="rank_taken",

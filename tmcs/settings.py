@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "transactions",
     "finance",
     "projects",
+    "greenfinance",
+    "exchange",
 ]
 
 AUTH_USER_MODEL = "directory.User"

@@ -30,6 +30,8 @@ urlpatterns = [
     path("finance-check/", include("finance.public_urls")),
     path("projects/", include("projects.urls")),
     path("showcase/", include("projects.public_urls")),
+    path("greenfinance/", include("greenfinance.urls")),
+    path("exchange/", include("exchange.urls")),
 ]
 
 handler403 = "tmcs.views.permission_denied"

@@ -319,6 +319,85 @@ class ScheduledPayment(models.Model):
         return f"{self.due_date} {self.amount}"
 
 
+# --- savings slips (生态资源储蓄单) --------------------------------------------------------------
+
+
+class SlipStatus(models.TextChoices):
+    ACTIVE = "active", _("有效")
+    MATURED = "matured", _("已到期")
+    CANCELLED = "cancelled", _("已注销")
+
+
+@pghistory.track()
+class SavingsSlip(models.Model):
+    """生态资源储蓄单: what a household receives for one asset it deposited with the cooperative
+    under a savings-model (储蓄分红) collection contract — the term, its guaranteed yearly amount
+    and the dividend rule. Issuing it grants the household a certificated income right (收益权,
+    `income_right`, certificate number = slip number, `pledge_once`), which is what a 生态资源储蓄贷
+    pledges: through the rights ledger like any right, and never twice at once."""
+
+    number = models.CharField(_("储蓄单号"), max_length=20, unique=True)
+    verification_code = models.CharField(_("核验码"), max_length=16, unique=True)
+    contract = models.ForeignKey(
+        CollectionContract, verbose_name=_("收储合同"), on_delete=models.PROTECT, related_name="savings_slips"
+    )
+    beneficiary = models.ForeignKey(
+        CollectionBeneficiary,
+        verbose_name=_("收益人"),
+        on_delete=models.PROTECT,
+        related_name="savings_slips",
+    )
+    holder = models.ForeignKey(
+        Party, verbose_name=_("储户"), on_delete=models.PROTECT, related_name="savings_slips"
+    )
+    asset = models.ForeignKey(
+        Asset, verbose_name=_("储蓄资源"), on_delete=models.PROTECT, related_name="savings_slips"
+    )
+    income_right = models.OneToOneField(
+        Right, verbose_name=_("收益权"), on_delete=models.PROTECT, related_name="savings_slip"
+    )
+    # The holder's share of the deposited right on this asset, and of the asset in the contract.
+    share_numerator = models.PositiveBigIntegerField(_("份额分子"))
+    share_denominator = models.PositiveBigIntegerField(_("份额分母"))
+    start_date = models.DateField(_("储蓄起始日"))
+    end_date = models.DateField(_("储蓄截止日（不含）"))
+    guaranteed_annual_amount = money_field(_("每年保底收益（元）"))
+    dividend_rate = models.DecimalField(_("分红比例"), max_digits=5, decimal_places=4, default=Decimal("0"))
+    dividend_rule = models.CharField(_("分红规则"), max_length=500)
+    calculation = models.JSONField(_("计算过程"), default=dict)
+    status = models.CharField(_("状态"), max_length=20, choices=SlipStatus.choices, default=SlipStatus.ACTIVE)
+    issued_by = models.ForeignKey(User, verbose_name=_("签发人"), on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("注销/到期时间"), null=True, blank=True)
+    end_reason = models.CharField(_("注销原因"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("生态资源储蓄单")
+        verbose_name_plural = _("生态资源储蓄单")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "holder", "asset"],
+                condition=~Q(status="cancelled"),
+                name="one_live_slip_per_holder_asset_contract",
+            ),
+            models.CheckConstraint(condition=Q(end_date__gt=F("start_date")), name="slip_term_positive"),
+            models.CheckConstraint(
+                condition=Q(guaranteed_annual_amount__gte=0), name="slip_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(share_numerator__gt=0, share_numerator__lte=F("share_denominator")),
+                name="slip_share_0_1",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("transactions:slip-detail", args=[self.pk])
+
+
 # --- packages ---------------------------------------------------------------------------------
 
 
@@ -860,6 +939,14 @@ class AccountKind(models.TextChoices):
     BORROWINGS = "borrowings", _("借款")
     PAID_IN_CAPITAL = "paid_in_capital", _("实收资本")
     INVESTMENT_INCOME = "investment_income", _("投资收益")
+    # greenfinance: green bonds and funds the cooperative uses or manages. Each fund's accounts
+    # carry the fund's number as sub-account (辅助核算): cash under the manager's party, capital
+    # under each contributor, deployed money under each recipient.
+    GREEN_FUND_CASH = "green_fund_cash", _("绿色基金（债券）资金存款")
+    GREEN_FUND_CAPITAL = "green_fund_capital", _("绿色基金（债券）募集资金")
+    GREEN_FUND_DEPLOYED = "green_fund_deployed", _("绿色基金（债券）投放")
+    GREEN_FUND_INCOME = "green_fund_income", _("绿色基金（债券）收益")
+    GREEN_FUND_EXPENSE = "green_fund_expense", _("绿色基金（债券）费用及损失")
     # Per counterparty.
     DEPOSIT_HELD = "deposit_held", _("代收保证金")
     RECEIVABLE = "receivable", _("应收交易价款")
@@ -871,12 +958,17 @@ class LedgerAccount(models.Model):
     party = models.ForeignKey(
         Party, verbose_name=_("主体"), on_delete=models.PROTECT, related_name="ledger_accounts"
     )
+    # 辅助核算: separates accounts of one kind and party (e.g. each green fund's number); "" for
+    # the cooperative's ordinary accounts.
+    sub_account = models.CharField(_("辅助核算"), max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("台账科目")
         verbose_name_plural = _("台账科目")
-        ordering = ["party_id", "kind"]
-        constraints = [models.UniqueConstraint(fields=["kind", "party"], name="ledger_account_unique")]
+        ordering = ["party_id", "kind", "sub_account"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "party", "sub_account"], name="ledger_account_unique")
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.party}"
@@ -900,6 +992,13 @@ class MovementKind(models.TextChoices):
     BORROWING_REPAYMENT = "borrowing_repayment", _("归还借款")
     EQUITY_INVESTMENT = "equity_investment", _("对外股权投资")
     EQUITY_DISPOSAL = "equity_disposal", _("收回股权投资")
+    GREEN_FUND_CONTRIBUTION = "green_fund_contribution", _("基金/债券资金到账")
+    GREEN_FUND_DRAWDOWN = "green_fund_drawdown", _("基金/债券资金投放")
+    GREEN_FUND_RETURN = "green_fund_return", _("投放资金收回")
+    GREEN_FUND_INCOME = "green_fund_income", _("基金/债券收益")
+    GREEN_FUND_EXPENSE = "green_fund_expense", _("基金/债券费用及付息")
+    GREEN_FUND_WRITE_OFF = "green_fund_write_off", _("投放资金核销")
+    GREEN_FUND_REDEMPTION = "green_fund_redemption", _("基金退出/债券兑付")
     REVERSAL = "reversal", _("冲正")
 
 

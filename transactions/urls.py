@@ -7,6 +7,7 @@ from .views import (
     listings,
     overview,
     packages,
+    savings,
     settlement,
     units,
 )
@@ -24,4 +25,5 @@ urlpatterns = [
     *settlement.urlpatterns,
     *units.urlpatterns,
     *demands.urlpatterns,
+    *savings.urlpatterns,
 ]

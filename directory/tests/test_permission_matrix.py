@@ -20,6 +20,8 @@ ORGANIZATION_EXPECTED = {
     Role.AUDITOR: {"own": (Y, Y, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     # An investor acts for its own enterprise, which the directory does not list to it.
     Role.INVESTOR: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
+    # A department exchanges datasets; it does not browse the directory (PIPL: least access).
+    Role.DEPARTMENT_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
 }
 PERSON_EXPECTED = {
     Role.CITY_ADMIN: {"own": (Y, Y, Y, Y), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
@@ -30,6 +32,8 @@ PERSON_EXPECTED = {
     Role.AUDITOR: {"own": (Y, Y, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
     # An investor acts for its own enterprise, which the directory does not list to it.
     Role.INVESTOR: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
+    # A department exchanges datasets; it does not browse the directory (PIPL: least access).
+    Role.DEPARTMENT_OFFICER: {"own": (N, N, N, N), "sibling": (N, N, N, N), "parent": (N, N, N, N)},
 }
 # Where each role's organization sits, and its sibling and parent divisions.
 PLACES = {
@@ -45,6 +49,7 @@ ROLE_PLACE = {
     Role.GUARANTOR_OFFICER: "city",
     Role.AUDITOR: "city",
     Role.INVESTOR: "county",
+    Role.DEPARTMENT_OFFICER: "county",
 }
 ROLE_ORG_KIND = {
     Role.CITY_ADMIN: OrganizationKind.COOPERATIVE,
@@ -54,6 +59,7 @@ ROLE_ORG_KIND = {
     Role.GUARANTOR_OFFICER: OrganizationKind.GUARANTOR,
     Role.AUDITOR: OrganizationKind.COOPERATIVE,
     Role.INVESTOR: OrganizationKind.ENTERPRISE,
+    Role.DEPARTMENT_OFFICER: OrganizationKind.GOVERNMENT,
 }
 _ids = iter(range(100, 999))
 
@@ -224,6 +230,7 @@ CATALOG_MANAGERS = {
     Role.GUARANTOR_OFFICER: N,
     Role.AUDITOR: N,
     Role.INVESTOR: N,
+    Role.DEPARTMENT_OFFICER: N,
 }
 
 
@@ -241,6 +248,7 @@ VALUATION = {
     Role.GUARANTOR_OFFICER: set(),
     Role.AUDITOR: set(),
     Role.INVESTOR: set(),
+    Role.DEPARTMENT_OFFICER: set(),
 }
 
 
@@ -270,6 +278,7 @@ FINANCE = {
     Role.GUARANTOR_OFFICER: set(),
     Role.AUDITOR: set(),
     Role.INVESTOR: set(),
+    Role.DEPARTMENT_OFFICER: set(),
 }
 
 
@@ -300,6 +309,7 @@ PROJECTS = {
     Role.GUARANTOR_OFFICER: set(),
     Role.AUDITOR: {"view_oversight"},
     Role.INVESTOR: {"apply_projects"},
+    Role.DEPARTMENT_OFFICER: set(),
 }
 
 
@@ -317,3 +327,32 @@ def test_who_works_on_projects(world, role):
         if can(user, c)
     }
     assert held == PROJECTS[role]
+
+
+# Green finance, data exchange and credit reports (issue 10).
+GREEN_AND_EXCHANGE = {
+    Role.CITY_ADMIN: {"manage_green_finance", "exchange_data", "manage_consents", "receive_credit_reports"},
+    Role.COOP_STAFF: {"manage_green_finance", "exchange_data", "manage_consents"},
+    Role.VILLAGE_CLERK: set(),
+    Role.BANK_OFFICER: set(),
+    Role.GUARANTOR_OFFICER: {"receive_credit_reports"},
+    Role.AUDITOR: set(),
+    Role.INVESTOR: set(),
+    Role.DEPARTMENT_OFFICER: {"exchange_data"},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_works_on_green_finance_and_data_exchange(world, role):
+    user = _member(world, role)
+    held = {
+        c.value
+        for c in (
+            Capability.MANAGE_GREEN_FINANCE,
+            Capability.EXCHANGE_DATA,
+            Capability.MANAGE_CONSENTS,
+            Capability.RECEIVE_CREDIT_REPORTS,
+        )
+        if can(user, c)
+    }
+    assert held == GREEN_AND_EXCHANGE[role]

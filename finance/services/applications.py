@@ -21,6 +21,7 @@ from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, PermissionDeniedError
 from transactions._money import parse_money
 
+from ..application_checks import unmet_requirements
 from ..models import (
     APPLICATION_TRANSITIONS,
     ApplicationCollateral,
@@ -361,6 +362,9 @@ def _revalidate(application):
     )
     if application.product.requires_pledge:
         _coverage(application)
+    problems = unmet_requirements(application, timezone.localdate())
+    if problems:
+        raise ConflictError("；".join(problems), code="requirement_unmet", fields={"product": problems})
     return score
 
 

@@ -30,6 +30,9 @@ JOB_MODULES = {
     MonitorJob.RED_LINES: "red_lines",
     MonitorJob.GEP_BALANCE: "gep_balance",
     MonitorJob.STALE_DATA: "stale_data",
+    # Jobs of apps to the right of projects name their module in full (projects never imports
+    # them directly; the schedule row for the job is created by that app's migration).
+    MonitorJob.POLICIES_EXPIRING: "greenfinance.monitors.policies_expiring",
 }
 KEY_MAX_LENGTH = 200  # MonitorAlert.key
 
@@ -119,7 +122,8 @@ def get_job(key):
             "jobs": "、".join(JOB_MODULES),
         }
         raise DomainError(message, code="unknown_job", fields={"job": [message]})
-    return import_module(f"{__name__}.{JOB_MODULES[key]}").JOB
+    module = JOB_MODULES[key]
+    return import_module(module if "." in module else f"{__name__}.{module}").JOB
 
 
 def all_jobs():

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from directory.models import AdministrativeDivision
 from projects.models import MonitorAlert, MonitorJob, MonitorRun, MonitorRunStatus
+from projects.monitors import JOB_MODULES
 from projects.services.monitoring import run_monitor
 from projects.tests.fixtures_monitoring import (  # noqa: F401  (fixtures)
     loan_with,
@@ -65,7 +66,7 @@ def test_index_lists_the_nine_jobs_with_their_schedules(seed_defaults, city_admi
     page = login(city_admin).get(reverse("projects:monitor-index"))
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count('class="monitor-job"') == 9
+    assert html.count('class="monitor-job"') == len(JOB_MODULES)
     for job in MonitorJob:
         assert str(job.label) in html
     task = PeriodicTask.objects.get(name="监测：租赁/交易合同即将到期")

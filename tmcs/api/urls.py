@@ -14,4 +14,6 @@ urlpatterns = [
     path("transactions/", include(("transactions.api.urls", "transactions-api"))),
     path("finance/", include(("finance.api.urls", "finance-api"))),
     path("projects/", include(("projects.api.urls", "projects-api"))),
+    path("greenfinance/", include(("greenfinance.api.urls", "greenfinance-api"))),
+    path("exchange/", include(("exchange.api.urls", "exchange-api"))),
 ]

@@ -22,19 +22,22 @@ class Line:
     kind: str  # AccountKind
     party: object  # directory.Party
     amount: Decimal  # debit positive, credit negative
+    sub_account: str = ""  # 辅助核算, e.g. a green fund's number
 
 
-def account(kind, party):
-    acct, _created = LedgerAccount.objects.get_or_create(kind=AccountKind(kind), party=party)
+def account(kind, party, sub_account=""):
+    acct, _created = LedgerAccount.objects.get_or_create(
+        kind=AccountKind(kind), party=party, sub_account=sub_account
+    )
     return acct
 
 
-def debit(kind, party, amount):
-    return Line(kind, party, Decimal(amount))
+def debit(kind, party, amount, sub_account=""):
+    return Line(kind, party, Decimal(amount), sub_account)
 
 
-def credit(kind, party, amount):
-    return Line(kind, party, -Decimal(amount))
+def credit(kind, party, amount, sub_account=""):
+    return Line(kind, party, -Decimal(amount), sub_account)
 
 
 class AlreadyPosted(Exception):
@@ -76,7 +79,11 @@ def post(*, actor, kind, memo, lines, occurred_on=None, reference="", idempotenc
             )
             Posting.objects.bulk_create(
                 [
-                    Posting(movement=movement, account=account(line.kind, line.party), amount=line.amount)
+                    Posting(
+                        movement=movement,
+                        account=account(line.kind, line.party, line.sub_account),
+                        amount=line.amount,
+                    )
                     for line in lines
                 ]
             )
@@ -93,7 +100,7 @@ def reverse(*, actor, movement, reason):
     if hasattr(movement, "reversed_by"):
         raise ConflictError(_("该凭证已冲正。"), code="already_reversed")
     lines = [
-        Line(p.account.kind, p.account.party, -p.amount)
+        Line(p.account.kind, p.account.party, -p.amount, p.account.sub_account)
         for p in movement.postings.select_related("account__party")
     ]
     return post(
@@ -105,13 +112,19 @@ def reverse(*, actor, movement, reason):
     )
 
 
-def balance(kind, party):
+def balance(kind, party, sub_account=""):
     """Debit-positive balance of one account (0 when it has never been used)."""
-    total = Posting.objects.filter(account__kind=kind, account__party=party).aggregate(s=Sum("amount"))["s"]
+    total = Posting.objects.filter(
+        account__kind=kind, account__party=party, account__sub_account=sub_account
+    ).aggregate(s=Sum("amount"))["s"]
     return (total or Decimal("0")).quantize(CENT)
 
 
-def balances_by_party(kind):
-    """{party_id: balance} of every account of one kind, in one query."""
-    rows = Posting.objects.filter(account__kind=kind).values("account__party").annotate(s=Sum("amount"))
+def balances_by_party(kind, sub_account=""):
+    """{party_id: balance} of every account of one kind (and sub-account), in one query."""
+    rows = (
+        Posting.objects.filter(account__kind=kind, account__sub_account=sub_account)
+        .values("account__party")
+        .annotate(s=Sum("amount"))
+    )
     return {row["account__party"]: row["s"].quantize(CENT) for row in rows}

@@ -1,0 +1,3 @@
+"""Data exchange front page (being written: this module is replaced by its area's work)."""
+
+urlpatterns = []

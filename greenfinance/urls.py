@@ -1,0 +1,5 @@
+from .views import funds, insurance, overview
+
+app_name = "greenfinance"
+
+urlpatterns = [*overview.urlpatterns, *insurance.urlpatterns, *funds.urlpatterns]
