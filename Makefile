@@ -13,6 +13,9 @@ export TMCS_WEB_PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := tmcs.settings
 # Tests use their own Redis database so that they never see `make run`'s queues.
 TEST_REDIS_URL := redis://127.0.0.1:$(TMCS_REDIS_PORT)/1
+# Parallel test processes (pytest-xdist): each gets its own PostgreSQL database (pytest-django)
+# and its own Redis database (tmcs/settings.py). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 
 .PHONY: help deps venv services run web test stop lint format messages makemessages static migrate demo bench clean
 
@@ -62,7 +65,7 @@ run: venv services messages migrate static demo
 	@echo $$$$ > .local/honcho.pid; exec $(VENV)/bin/honcho -f Procfile start
 
 test: venv services messages
-	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 stop:
 	@if [ -f .local/honcho.pid ] && kill -0 $$(cat .local/honcho.pid) 2>/dev/null; then \
