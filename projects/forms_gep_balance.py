@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from directory.models import AdministrativeDivision, DivisionLevel
 from directory.permissions import Capability
@@ -181,7 +182,9 @@ class ProtectionForm(_CreditForm):
 
 
 class ReleaseForm(Form):
-    project = ProjectChoiceField(label=_("项目"), queryset=KeyProject.objects.none())
+    project = ProjectChoiceField(
+        label=pgettext_lazy("key project", "项目"), queryset=KeyProject.objects.none()
+    )
     occurred_on = forms.DateField(label=_("返还日期"), widget=DATE)
     reason = forms.CharField(
         label=_("返还原因"),

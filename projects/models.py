@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from directory.models import AdministrativeDivision, Organization, User
 from finance.models import Loan
@@ -419,7 +420,7 @@ class GepBalanceEntry(models.Model):
     amount = money_field(_("金额（元，增加为正、占用为负）"))
     project = models.ForeignKey(
         KeyProject,
-        verbose_name=_("项目"),
+        verbose_name=pgettext_lazy("key project", "项目"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

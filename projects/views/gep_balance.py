@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 
 from tmcs.errors import DomainError, PermissionDeniedError
@@ -132,7 +132,7 @@ EXPORT_COLUMNS = [
     gettext_lazy("类型"),
     gettext_lazy("金额（元）"),
     gettext_lazy("记账后余额（元）"),
-    gettext_lazy("项目"),
+    pgettext_lazy("key project", "项目"),
     gettext_lazy("核算批次"),
     gettext_lazy("基期核算批次"),
     gettext_lazy("涉及资源"),
