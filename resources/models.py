@@ -277,6 +277,7 @@ class Right(models.Model):
     pledge_once = models.BooleanField(
         _("仅可质押一次"),
         default=False,
+        db_default=False,  # bulk loaders (bench/, imports) insert rights with plain SQL
         help_text=_("凭证化的收益权（如生态资源储蓄单）同一时间只能设立一笔质押"),
     )
     status = models.CharField(

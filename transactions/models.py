@@ -960,7 +960,7 @@ class LedgerAccount(models.Model):
     )
     # 辅助核算: separates accounts of one kind and party (e.g. each green fund's number); "" for
     # the cooperative's ordinary accounts.
-    sub_account = models.CharField(_("辅助核算"), max_length=40, blank=True, default="")
+    sub_account = models.CharField(_("辅助核算"), max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("台账科目")
