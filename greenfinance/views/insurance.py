@@ -45,7 +45,9 @@ def _log_bank_reads(request, parties):
     (log_person_reads skips division-scoped users)."""
     persons = list({p.person_id: p.person for p in parties if p is not None and p.person_id}.values())
     if persons:
-        log_person_reads(actor=request.user, persons=persons, channel=AccessChannel.WEB, ip=client_ip(request))
+        log_person_reads(
+            actor=request.user, persons=persons, channel=AccessChannel.WEB, ip=client_ip(request)
+        )
 
 
 def _form_page(request, form, title, action, *, back, **extra):
@@ -93,7 +95,11 @@ class PolicyListView(ObjectListView):
         return selectors.policies_for(self.request.user)
 
     def get_create_url(self):
-        return reverse("greenfinance:policy-new") if can(self.request.user, Capability.MANAGE_GREEN_FINANCE) else None
+        return (
+            reverse("greenfinance:policy-new")
+            if can(self.request.user, Capability.MANAGE_GREEN_FINANCE)
+            else None
+        )
 
     def get_extra_context(self):
         _log_bank_reads(self.request, [policy.insured for policy in self.shown])
@@ -116,7 +122,7 @@ def policy_detail(request, pk):
             "policy": policy,
             "assets": list(selectors.policy_assets(policy)),
             "claims": claims,
-            "remaining": policy.sum_insured - policy.approved_total,
+            "remaining": policy.remaining,
             "history": selectors.policy_history(policy),
             "may_manage": may_manage,
             "may_cancel": may_manage and policy.status == PolicyStatus.ACTIVE,
@@ -131,6 +137,16 @@ def policy_new(request):
     if not can(request.user, Capability.MANAGE_GREEN_FINANCE):
         raise PermissionDenied
     initial = policy_initial(request.GET)
+    # Recorded from a loan application's or a loan's page: insure its applicant, in its division.
+    source = None
+    if "loan" in initial:
+        source = selectors.linkable_loans(request.user).filter(pk=initial["loan"]).first()
+        party = source and source.borrower_id
+    elif "application" in initial:
+        source = selectors.linkable_applications(request.user).filter(pk=initial["application"]).first()
+        party = source and source.applicant_id
+    if source is not None:
+        initial.update(insured=party, division=source.division_id)
     form = PolicyForm(request.POST or None, user=request.user, initial=initial)
 
     def create(data):

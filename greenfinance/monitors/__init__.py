@@ -1,0 +1,1 @@
+"""Green-finance monitoring jobs (run by projects.services.monitoring; see projects.monitors)."""
