@@ -22,10 +22,12 @@ def close_listing_task(listing_id):
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def expire_contracts():
-    """Daily: collection and trade contracts whose term has ended are marked expired."""
-    from .services import collection, contracts
+    """Daily: collection and trade contracts whose term has ended are marked expired, and savings
+    slips whose term has ended mature (their income rights end). Returns how many changed."""
+    from .services import collection, contracts, savings
 
-    return collection.expire_collection_contracts() + contracts.expire_trade_contracts()
+    expired = collection.expire_collection_contracts() + contracts.expire_trade_contracts()
+    return expired + savings.mature_slips()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

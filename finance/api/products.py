@@ -20,6 +20,7 @@ from ..forms.products import ProductFilter
 from ..models import (
     DayCount,
     GuaranteeRequirement,
+    InsuranceKind,
     LoanKind,
     LoanProduct,
     PaymentFrequency,
@@ -52,6 +53,9 @@ class ProductSerializer(serializers.ModelSerializer):
     repayment_methods = serializers.ListField(child=serializers.ChoiceField(choices=RepaymentMethod.choices))
     payment_frequencies = serializers.ListField(
         child=serializers.ChoiceField(choices=PaymentFrequency.choices)
+    )
+    required_insurance_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=InsuranceKind.choices)
     )
     apr = serializers.SerializerMethodField()
 
@@ -86,6 +90,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "day_count",
             "min_credit_score",
             "requires_insurance",
+            "required_insurance_kinds",
             "risk_scheme",
             "is_active",
             "created_at",
@@ -153,7 +158,17 @@ class ProductWriteSerializer(serializers.Serializer):
         min_value=300, max_value=1000, required=False, allow_null=True
     )
     requires_insurance = serializers.BooleanField(required=False)
+    required_insurance_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=InsuranceKind.choices),
+        required=False,
+        help_text='申请须持有的有效保单险种（不可重复），如 ["forest"]',
+    )
     risk_scheme = serializers.IntegerField(required=False, allow_null=True)
+
+    def validate_required_insurance_kinds(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError(_("险种不能重复。"))
+        return value
 
 
 EXAMPLE = {

@@ -17,6 +17,7 @@ from tmcs.forms import Form
 from ..models import (
     DayCount,
     GuaranteeRequirement,
+    InsuranceKind,
     LoanKind,
     LoanProduct,
     PaymentFrequency,
@@ -76,7 +77,11 @@ class ProductFilter(FilterSet):
         return queryset.filter(Q(code__iexact=value) | Q(name__icontains=value))
 
 
-PLEDGEABLE_CHOICES = [(kind.value, kind.label) for kind in RightKind if kind in PLEDGEABLE_RIGHT_KINDS]
+PLEDGEABLE_CHOICES = [
+    *((kind.value, kind.label) for kind in RightKind if kind in PLEDGEABLE_RIGHT_KINDS),
+    # a savings slip's income right: the service accepts it for a 生态资源储蓄贷 only
+    (RightKind.INCOME.value, _("收益权（生态资源储蓄单，仅限生态资源储蓄贷）")),
+]
 
 
 class ProductForm(Form):
@@ -140,6 +145,13 @@ class ProductForm(Form):
         label=_("最低生态信用分"), required=False, min_value=300, max_value=1000
     )
     requires_insurance = forms.BooleanField(label=_("须投保"), required=False)
+    required_insurance_kinds = forms.MultipleChoiceField(
+        label=_("须投保险种"),
+        choices=InsuranceKind.choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": len(InsuranceKind.choices)}),
+        help_text=_("申请人须持有所选各险种覆盖本次申请或抵质押物的有效保单，方可提交和复核。"),
+    )
     risk_scheme = forms.ModelChoiceField(
         label=_("风险分担方案"), queryset=RiskSharingScheme.objects.none(), required=False
     )

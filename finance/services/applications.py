@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from directory.models import PartyKind, PersonAccessGrant, Role, User
 from directory.permissions import Capability
 from directory.services import grant_person_access, notify
-from resources.models import AssetStatus, Right, RightStatus
+from resources.models import AssetStatus, Right, RightKind, RightStatus
 from resources.services import active_freeze
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, PermissionDeniedError
@@ -223,6 +223,9 @@ def _right_problem(right, applicant, product, on, eligible_types):
             "right": label,
             "kind": right.get_kind_display(),
         }
+    if right.kind == RightKind.INCOME and not (right.pledge_once and right.certificate_number):
+        # The registry pledges an income right only as a certificate (a savings slip's).
+        return _("%(right)s：收益权须凭生态资源储蓄单方可作抵质押。") % {"right": label}
     if eligible_types and right.asset.resource_type_id not in eligible_types:
         return _("%(right)s：该产品不接受%(type)s类资源。") % {
             "right": label,

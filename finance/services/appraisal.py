@@ -7,6 +7,10 @@ Two approaches of LY/T 2407-2015 (森林资源资产评估技术规范), both ov
   last three years, apportioned to the asset by its collection weight, × the right's share,
   capitalised the same way.
 When both exist the lower is taken (prudence); when neither exists no appraisal is made.
+A savings slip's income right (生态资源储蓄单) is appraised on the slip alone: the present value of
+its remaining guaranteed yearly amounts (remaining whole years, capped by the product's maximum,
+discounted at the product's rate); the asset's GEP and trades are the cooperative's income, not
+the household's, so neither approach applies and there is no market value.
 Horizon: the right's remaining term (days/365, so partial years count), capped by the product's
 maximum number of years. Arithmetic in Decimal at 40 significant digits, rounded to the cent
 only at the end. Every input and step is stored in `calculation` (decimals as strings) so a bank
@@ -27,8 +31,8 @@ from directory.permissions import Capability
 from resources.models import RightStatus
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError
-from transactions.models import ContractStatus, TradeContract
-from transactions.services.collection import item_weight
+from transactions.models import ContractStatus, SavingsSlip, SlipStatus, TradeContract
+from transactions.services.collection import add_months, item_weight
 from transactions.services.common import cooperative_for
 from valuation.selectors import latest_asset_valuation
 
@@ -175,6 +179,62 @@ def _market_approach(right, share, factor, on):
     }
 
 
+def savings_slip_of(right):
+    """The savings slip that certificates `right` (its income right), or None."""
+    try:
+        return right.savings_slip
+    except SavingsSlip.DoesNotExist:
+        return None
+
+
+def _slip_horizon(slip, product, on):
+    """Whole years of guaranteed amounts left on `on`, capped by the product's maximum."""
+    whole = 0
+    while add_months(on, 12 * (whole + 1)) <= slip.end_date:
+        whole += 1
+    cap = product.max_valuation_years
+    return {
+        "remaining_days": (slip.end_date - on).days,
+        "remaining_whole_years": whole,
+        "cap_years": cap,
+        "years": min(whole, cap),
+        "limited_by": "right_end" if whole < cap else "product_cap",
+    }
+
+
+def _slip_approach(slip, product, on):
+    """(horizon, annuity factor, step) of a savings slip: its guaranteed yearly amount as an
+    annuity over the remaining whole years. Call inside a high-precision context."""
+    if slip.status != SlipStatus.ACTIVE:
+        raise ConflictError(
+            _("储蓄单 %(number)s 状态为“%(status)s”，不能评估。")
+            % {"number": slip.number, "status": slip.get_status_display()},
+            code="slip_not_active",
+        )
+    horizon = _slip_horizon(slip, product, on)
+    if horizon["years"] < 1:
+        raise ConflictError(
+            _("储蓄单 %(number)s 剩余期限不足一年（%(day)s 到期），没有可折现的保底收益。")
+            % {"number": slip.number, "day": slip.end_date},
+            code="slip_too_short",
+        )
+    factor = annuity_factor(product.discount_rate, Decimal(horizon["years"]))
+    yearly = slip.guaranteed_annual_amount
+    value = _cents(yearly * factor)
+    step = {
+        "method": "savings_slip",
+        "slip": slip.number,
+        "slip_end_date": slip.end_date.isoformat(),
+        "guaranteed_annual_amount": _s(yearly),
+        "years": horizon["years"],
+        "discount_rate": _s(product.discount_rate),
+        "annuity_factor": _s(factor),
+        "yearly_income": _s(yearly),
+        "value": _s(value),
+    }
+    return horizon, factor, step
+
+
 def _check_right(right, product, on):
     if right.status != RightStatus.ACTIVE:
         raise ConflictError(_("该权利已终止，不能评估。"), code="right_ended")
@@ -204,6 +264,13 @@ def _check_right(right, product, on):
 def _method_text(income, market, chosen):
     """Stored on the record a bank cites: always in Chinese, whatever the page's language."""
     with translation.override("zh-hans"):
+        if income and income.get("method") == "savings_slip":
+            return _(
+                "储蓄单收益现值法：储蓄单 %(slip)s 剩余 %(years)s 个完整年度的保底收益按产品折现率折现"
+            ) % {
+                "slip": income["slip"],
+                "years": income["years"],
+            }
         return _method_text_in_language(income, market, chosen)
 
 
@@ -271,14 +338,19 @@ def appraise(*, actor, right, product, application=None, appraised_on=None, appr
     if application is not None:
         application = _application_for(actor, application, right, product)
     appraiser = cooperative_for(right.asset.division)
+    slip = savings_slip_of(right)
 
     with localcontext() as ctx:
         ctx.prec = PRECISION
         share = right_share(right)
-        horizon = _horizon(right, product, on)
-        factor = annuity_factor(product.discount_rate, horizon["years"])
-        income, valuation = _income_approach(right, product, share, factor)
-        market = _market_approach(right, share, factor, on)
+        if slip is not None:
+            horizon, factor, income = _slip_approach(slip, product, on)
+            valuation = market = None
+        else:
+            horizon = _horizon(right, product, on)
+            factor = annuity_factor(product.discount_rate, horizon["years"])
+            income, valuation = _income_approach(right, product, share, factor)
+            market = _market_approach(right, share, factor, on)
         if income is None and market is None:
             raise ConflictError(
                 _(
@@ -319,6 +391,7 @@ def appraise(*, actor, right, product, application=None, appraised_on=None, appr
         "annuity_factor": _s(factor),
         "income": income,
         "market": market,
+        "savings_slip": slip.number if slip is not None else None,
         "chosen": chosen,
         "appraised_value": _s(appraised),
         "collateral_value": _s(collateral_value),

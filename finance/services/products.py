@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from directory.models import Organization, OrganizationKind
 from resources.models import ResourceType, RightKind
-from resources.services import PLEDGEABLE_RIGHT_KINDS
+from resources.services import CERTIFICATED_PLEDGEABLE_KINDS, PLEDGEABLE_RIGHT_KINDS
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, PermissionDeniedError
 
@@ -32,6 +32,7 @@ from ..models import (
     FREQUENCY_MONTHS,
     DayCount,
     GuaranteeRequirement,
+    InsuranceKind,
     LoanKind,
     LoanProduct,
     PaymentFrequency,
@@ -76,6 +77,7 @@ PRODUCT_FIELDS = (
     "day_count",
     "min_credit_score",
     "requires_insurance",
+    "required_insurance_kinds",
     "risk_scheme",
 )
 PLEDGE_REQUIREMENTS = (GuaranteeRequirement.PLEDGE, GuaranteeRequirement.PLEDGE_AND_GUARANTOR)
@@ -236,6 +238,25 @@ def _risk_scheme(errors, values):
     return scheme
 
 
+def _insurance_kinds(errors, values):
+    """The insurance lines an application must hold a valid policy of (greenfinance.checks):
+    known kinds, each once, kept in the declared order."""
+    raw = values.get("required_insurance_kinds")
+    raw = [] if raw is None else raw
+    if isinstance(raw, str) or not isinstance(raw, list | tuple | set | frozenset):
+        errors.add("required_insurance_kinds", _("请选择有效的险种。"))
+        return None
+    for item in raw:
+        if item not in InsuranceKind.values:
+            errors.add("required_insurance_kinds", _("“%(value)s”不是有效的险种。") % {"value": item})
+            return None
+    repeated = sorted({str(InsuranceKind(item).label) for item in raw if list(raw).count(item) > 1})
+    if repeated:
+        errors.add("required_insurance_kinds", _("险种重复：%(kinds)s。") % {"kinds": "、".join(repeated)})
+        return None
+    return [kind for kind in InsuranceKind.values if kind in raw]
+
+
 def clean_product_fields(values):
     """Check a complete set of product fields; returns the cleaned values or raises DomainError
     with every problem, per field."""
@@ -315,6 +336,7 @@ def clean_product_fields(values):
             required=False,
         ),
         "requires_insurance": bool(values.get("requires_insurance")),
+        "required_insurance_kinds": _insurance_kinds(errors, values),
         "eligible_right_kinds": _choice_list(
             errors, values, "eligible_right_kinds", RightKind, required=False
         ),
@@ -344,14 +366,22 @@ def clean_product_fields(values):
     term_min, term_max = cleaned["term_min_months"], cleaned["term_max_months"]
     if term_min is not None and term_max is not None and term_max < term_min:
         errors.add("term_max_months", _("最长期限不能短于最短期限。"))
+    if cleaned["required_insurance_kinds"]:
+        cleaned["requires_insurance"] = True  # a product requiring a line of insurance requires insurance
     kinds = cleaned["eligible_right_kinds"]
     if kinds is not None:
-        not_pledgeable = [RightKind(k).label for k in kinds if k not in PLEDGEABLE_RIGHT_KINDS]
+        # An income right is pledgeable only as a certificate (a savings slip): a 生态资源储蓄贷 only.
+        allowed = PLEDGEABLE_RIGHT_KINDS | (
+            CERTIFICATED_PLEDGEABLE_KINDS if cleaned["kind"] == LoanKind.SAVINGS_LOAN else set()
+        )
+        not_pledgeable = [RightKind(k).label for k in kinds if k not in allowed]
         if not_pledgeable:
-            errors.add(
-                "eligible_right_kinds",
-                _("以下权利不能抵质押：%(kinds)s。") % {"kinds": "、".join(str(k) for k in not_pledgeable)},
-            )
+            message = _("以下权利不能抵质押：%(kinds)s。") % {
+                "kinds": "、".join(str(k) for k in not_pledgeable)
+            }
+            if RightKind.INCOME in kinds and RightKind.INCOME not in allowed:
+                message += _("收益权仅可作为生态资源储蓄贷的质押物（凭生态资源储蓄单）。")
+            errors.add("eligible_right_kinds", message)
         elif cleaned["guarantee_requirement"] in PLEDGE_REQUIREMENTS and not kinds:
             errors.add("eligible_right_kinds", _("需要抵质押的产品须至少选择一种可抵质押的权利类型。"))
     errors.raise_if_any()

@@ -20,7 +20,7 @@ from tmcs.listing import Column, ObjectListView
 from tmcs.web import run_service
 
 from ..forms.products import ProductFilter, ProductForm, product_initial
-from ..models import LoanProduct, RepaymentMethod
+from ..models import InsuranceKind, LoanProduct, RepaymentMethod
 from ..selectors_products import banks_for_products, product_detail, products_for
 from ..services import products as services
 from ..services.common import acting_bank
@@ -102,6 +102,7 @@ def detail(request, pk):
             "may_manage": services.may_manage_products_of(request.user, product.bank),
             "repayment_methods": [RepaymentMethod(m).label for m in product.repayment_methods],
             "eligible_right_kinds": [RightKind(k).label for k in product.eligible_right_kinds],
+            "required_insurance_kinds": [InsuranceKind(k).label for k in product.required_insurance_kinds],
         },
     )
 
