@@ -81,6 +81,15 @@ DEMO_ORGANIZATIONS = [
         "331102000000",
         "91331102MA2D00006",
     ),
+    (
+        "insurer",
+        "丽水示范财产保险股份有限公司（演示）",
+        OrganizationKind.INSURER,
+        "331100000000",
+        "91331100MA2D00007",
+    ),
+    # A department that exchanges data with the platform (USCC of a state organ starts with 11).
+    ("forestry", "莲都区林业局（演示）", OrganizationKind.GOVERNMENT, "331102000000", "11331102MB0000008"),
 ]
 
 # (username, display name, role, organization key)
@@ -92,6 +101,7 @@ DEMO_USERS = [
     ("guarantor_officer", "担保机构经办人", Role.GUARANTOR_OFFICER, "guarantor"),
     ("auditor", "审计员", Role.AUDITOR, "city_coop"),
     ("investor", "投资企业经办人", Role.INVESTOR, "investor"),
+    ("forestry_officer", "林业部门数据专员", Role.DEPARTMENT_OFFICER, "forestry"),
 ]
 
 

@@ -226,6 +226,15 @@ def revoke_api_token(*, token, revoked_by):
     return token
 
 
+# Whose systems may call the API, and with which officer role their service account acts: banks
+# (collateral and loans), guarantors (credit reports), departments (data exchange).
+API_CLIENT_ROLES = {
+    OrganizationKind.BANK: Role.BANK_OFFICER,
+    OrganizationKind.GUARANTOR: Role.GUARANTOR_OFFICER,
+    OrganizationKind.GOVERNMENT: Role.DEPARTMENT_OFFICER,
+}
+
+
 @transaction.atomic
 def issue_api_client(*, organization, name, expires_at=None, issued_by):
     """An API client of an organization (a bank's system): a service account acting for the
@@ -234,11 +243,9 @@ def issue_api_client(*, organization, name, expires_at=None, issued_by):
     name = (name or "").strip()
     if not name:
         raise DomainError(_("请填写接口客户端名称。"), fields={"name": [_("请填写接口客户端名称。")]})
-    role = {OrganizationKind.BANK: Role.BANK_OFFICER, OrganizationKind.GUARANTOR: Role.GUARANTOR_OFFICER}.get(
-        organization.kind
-    )
+    role = API_CLIENT_ROLES.get(organization.kind)
     if role is None:
-        raise DomainError(_("只有银行和担保机构可以开通接口客户端。"))
+        raise DomainError(_("只有银行、担保机构和政府部门可以开通接口客户端。"))
     with audit_context(user=issued_by, reason="issue API client"):
         service_user = User.objects.create(
             username=f"api-{organization.pk}-{secrets.token_hex(4)}",

@@ -658,6 +658,52 @@ def _check_capacity(right, amount, capacity):
         )
 
 
+# --- an asset's descriptive fields ---------------------------------------------------------------
+
+_UNSET = object()  # "not given" (None is a value: no quantity)
+
+
+@transaction.atomic
+def update_asset_details(
+    *, actor, asset, reason, name=_UNSET, quantity=_UNSET, quality_grade=_UNSET, attributes=_UNSET
+):
+    """Change an asset's name, quantity, quality grade or attributes (validated against its type's
+    attribute schema), under the asset's row lock, with an audit reason. Geometry, type and
+    division are not changed here: those are registry changes with their own procedure.
+
+    Rules: MANAGE_REGISTRY in the asset's division; the type is read FOR SHARE so that a
+    concurrent catalog edit either waits or is seen."""
+    asset = Asset.objects.select_for_update(of=("self",)).select_related("division").get(pk=asset.pk)
+    if not can(actor, Capability.MANAGE_REGISTRY, division=asset.division):
+        raise PermissionDeniedError(_("您没有权限在该区划执行此操作。"))
+    resource_type = ResourceType.objects.raw(
+        "SELECT * FROM resources_resourcetype WHERE id = %s FOR SHARE", [asset.resource_type_id]
+    )[0]
+    changed = []
+    if name is not _UNSET:
+        name = (name or "").strip()
+        if not name:
+            raise DomainError(_("请填写资源名称。"), code="invalid", fields={"name": [_("请填写资源名称。")]})
+        changed.append(("name", name))
+    if quantity is not _UNSET:
+        if quantity is not None and quantity < 0:
+            raise DomainError(_("数量不能为负。"), code="invalid", fields={"quantity": [_("数量不能为负。")]})
+        changed.append(("quantity", quantity))
+    if quality_grade is not _UNSET:
+        changed.append(("quality_grade", (quality_grade or "").strip()))
+    if attributes is not _UNSET:
+        validate_attributes(resource_type, attributes)
+        changed.append(("attributes", attributes or {}))
+    changed = [(field, value) for field, value in changed if getattr(asset, field) != value]
+    if not changed:
+        return asset
+    with audit_context(user=actor, reason=reason):
+        for field, value in changed:
+            setattr(asset, field, value)
+        asset.save(update_fields=[field for field, _value in changed] + ["updated_at"])
+    return asset
+
+
 @transaction.atomic
 def freeze_for_dispute(*, actor, asset, reason, source_document, start=None):
     """争议冻结: from `start` until released, no right, lease or pledge is recorded on the asset."""

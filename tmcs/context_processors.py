@@ -8,6 +8,8 @@ NAVIGATION = [
     ("transactions", _("流转交易"), "bi-arrow-left-right"),
     ("finance", _("生态金融"), "bi-bank"),
     ("projects", _("项目管理"), "bi-kanban"),
+    ("greenfinance", _("绿色金融"), "bi-shield-check"),
+    ("exchange", _("数据交换"), "bi-arrow-repeat"),
 ]
 
 

@@ -78,10 +78,22 @@ def test_revoked_client_stops_working(bank_officer):
     assert machine.get("/api/v1/directory/me/").status_code == 401
 
 
-def test_only_banks_and_guarantors_get_clients(city_admin, county_cooperative):
-    with pytest.raises(services.DomainError, match="只有银行和担保机构"):
+def test_only_banks_guarantors_and_departments_get_clients(city_admin, county_cooperative):
+    with pytest.raises(services.DomainError, match="只有银行、担保机构和政府部门"):
         services.issue_api_client(organization=county_cooperative, name="x", issued_by=city_admin)
     assert not ApiToken.objects.exists()
+
+
+def test_a_department_client_acts_as_a_department_officer(city_admin, demo_region):
+    from directory.models import Organization, OrganizationKind, Role
+    from directory.permissions import Capability, can
+
+    forestry = Organization.objects.get(kind=OrganizationKind.GOVERNMENT, name="莲都区林业局（演示）")
+    token, _secret = services.issue_api_client(organization=forestry, name="林业数据交换", issued_by=city_admin)
+    [membership] = token.user.active_memberships
+    assert (membership.organization, membership.role) == (forestry, Role.DEPARTMENT_OFFICER)
+    assert can(token.user, Capability.EXCHANGE_DATA, division=forestry.division)
+    assert not can(token.user, Capability.VIEW, division=forestry.division)
 
 
 def test_api_throttling_answers_429_in_the_error_format(bank_officer, monkeypatch):

@@ -5,18 +5,15 @@ write the registry's services do not offer yet (name, quantity, grade and attrib
 
 import contextlib
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from directory.models import AdministrativeDivision, Organization
 from directory.permissions import Capability, can
 from directory.selectors import persons_for
 from directory.services import create_person, ensure_party, ensure_party_for_person
-from resources import services as registry
-from resources.models import Asset, ResourceType
+from resources.models import Asset
 from tmcs import crypto
-from tmcs.audit import audit_context
-from tmcs.errors import DomainError, PermissionDeniedError
+from tmcs.errors import DomainError
 from tmcs.ids import IdentifierError, normalize_national_id, normalize_uscc
 
 # --- references named in a file -----------------------------------------------------------------
@@ -154,50 +151,3 @@ def same_party(party, raw, index):
     if isinstance(found, Organization):
         return party.organization_id == found.pk
     return party.person_id == found.pk
-
-
-# --- the asset's descriptive fields -------------------------------------------------------------
-
-_UNSET = object()
-
-
-@transaction.atomic
-def update_asset_details(
-    *, actor, asset, reason, name=_UNSET, quantity=_UNSET, quality_grade=_UNSET, attributes=_UNSET
-):
-    """Change an asset's name, quantity, quality grade or attributes (validated against its type's
-    attribute schema), under the asset's row lock, with an audit reason. Geometry, type and
-    division are not changed here: those are registry changes with their own procedure.
-
-    resources.services has no such function yet; this belongs there (see the report of the data
-    exchange work) and keeps its rules: MANAGE_REGISTRY in the asset's division, the type read
-    FOR SHARE so that a concurrent catalog edit either waits or is seen."""
-    asset = Asset.objects.select_for_update(of=("self",)).select_related("division").get(pk=asset.pk)
-    if not can(actor, Capability.MANAGE_REGISTRY, division=asset.division):
-        raise PermissionDeniedError(_("您没有权限在该区划执行此操作。"))
-    resource_type = ResourceType.objects.raw(
-        "SELECT * FROM resources_resourcetype WHERE id = %s FOR SHARE", [asset.resource_type_id]
-    )[0]
-    changed = []
-    if name is not _UNSET:
-        name = (name or "").strip()
-        if not name:
-            raise DomainError(_("请填写资源名称。"), code="invalid", fields={"name": [_("请填写资源名称。")]})
-        changed.append(("name", name))
-    if quantity is not _UNSET:
-        if quantity is not None and quantity < 0:
-            raise DomainError(_("数量不能为负。"), code="invalid", fields={"quantity": [_("数量不能为负。")]})
-        changed.append(("quantity", quantity))
-    if quality_grade is not _UNSET:
-        changed.append(("quality_grade", (quality_grade or "").strip()))
-    if attributes is not _UNSET:
-        registry.validate_attributes(resource_type, attributes)
-        changed.append(("attributes", attributes or {}))
-    changed = [(field, value) for field, value in changed if getattr(asset, field) != value]
-    if not changed:
-        return asset
-    with audit_context(user=actor, reason=reason):
-        for field, value in changed:
-            setattr(asset, field, value)
-        asset.save(update_fields=[field for field, _value in changed] + ["updated_at"])
-    return asset

@@ -6,7 +6,7 @@ department describes stands, it does not register them. The columns of the start
 schema have their own columns; any other attribute a forest type declares travels in `other_attrs`.
 A column absent from the file leaves that attribute as it is; an empty cell in a present column
 removes it. The resulting attributes are validated against the type's JSON Schema and written with
-the asset locked (exchange.datasets.common.update_asset_details)."""
+the asset locked (resources.services.update_asset_details)."""
 
 from decimal import Decimal
 
@@ -20,7 +20,7 @@ from tmcs.errors import DomainError
 
 from ..models import Dataset, ExchangeFormat
 from .base import UNCHANGED, UPDATED, Column, ColumnType, DatasetSpec, in_division, json_number
-from .common import assets_by_code, check_asset, update_asset_details
+from .common import assets_by_code, check_asset
 
 # attribute key → column type; the order is the columns' order
 ATTRIBUTE_COLUMNS = {
@@ -154,7 +154,7 @@ def apply(row, context):
     asset, attributes = row.resolved["asset"], row.resolved["attributes"]
     if attributes == (asset.attributes or {}):
         return UNCHANGED, asset
-    return UPDATED, update_asset_details(
+    return UPDATED, registry.update_asset_details(
         actor=context.actor, asset=asset, reason=context.reason, attributes=attributes
     )
 

@@ -58,7 +58,6 @@ from .common import (
     divisions_by_code,
     holder_identifier,
     holder_name,
-    update_asset_details,
 )
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -419,7 +418,7 @@ def apply(row, context):
         return CREATED, _create(row, context, reason)
     asset = resolved["asset"]
     before = (asset.name, asset.quantity, asset.quality_grade, asset.attributes)
-    asset = update_asset_details(
+    asset = registry.update_asset_details(
         actor=context.actor,
         asset=asset,
         reason=reason,
