@@ -58,7 +58,7 @@ from ..models import (
     ScheduleStatus,
     TradeContractItem,
 )
-from . import ledger
+from . import ledger, savings
 from .allocation import split_by_weights
 from .common import check_transition, cooperative_for, next_number, require, required_text
 
@@ -824,7 +824,8 @@ def _refuse_if_in_trade(items):
 
 @transaction.atomic
 def terminate_collection_contract(*, actor, contract, reason, effective_date):
-    """SIGNED → TERMINATED: rights ended, assets registered again, later payments cancelled."""
+    """SIGNED → TERMINATED: rights ended, assets registered again, later payments cancelled, and
+    a savings contract's slips cancelled (refused while one of them secures a loan)."""
     contract = _locked_contract(contract)
     require(actor, Capability.MANAGE_TRADING, contract.division)
     check_transition(CONTRACT_TRANSITIONS, contract.status, ContractStatus.TERMINATED, ContractStatus)
@@ -837,6 +838,7 @@ def terminate_collection_contract(*, actor, contract, reason, effective_date):
         )
     items = _items_with_assets(contract)
     _refuse_if_in_trade(items)
+    savings.cancel_slips_of_contract(actor=actor, contract=contract, reason=reason)
     _close(actor, contract, ContractStatus.TERMINATED, reason)
     cancelled = list(
         ScheduledPayment.objects.select_for_update(of=("self",))

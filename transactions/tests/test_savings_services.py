@@ -258,3 +258,30 @@ def test_verify_slip_by_code(issued_slips):
     assert savings.verify_slip("ABCDEFGHJKLM") is None
     assert savings.verify_slip("") is None and savings.verify_slip(None) is None
     assert savings.verify_slip("X" * 200) is None
+
+
+def test_terminating_a_savings_contract_cancels_its_slips_or_is_refused_while_one_is_pledged(
+    issued_slips, savings_contract, county_staff
+):
+    from transactions.models import ContractStatus
+    from transactions.services import collection
+
+    effective = savings_contract.start_date + datetime.timedelta(days=30)
+    pledged = pledge(county_staff, issued_slips[0])
+    with pytest.raises(ConflictError) as refused:
+        collection.terminate_collection_contract(
+            actor=county_staff, contract=savings_contract, reason="村民要求解除", effective_date=effective
+        )
+    assert refused.value.code == "pledged"
+    savings_contract.refresh_from_db()
+    assert savings_contract.status == ContractStatus.SIGNED  # nothing half-done
+    assert set(SavingsSlip.objects.values_list("status", flat=True)) == {SlipStatus.ACTIVE}
+
+    registry.release_restriction(actor=county_staff, restriction=pledged, reason="贷款已结清")
+    collection.terminate_collection_contract(
+        actor=county_staff, contract=savings_contract, reason="村民要求解除", effective_date=effective
+    )
+    savings_contract.refresh_from_db()
+    assert savings_contract.status == ContractStatus.TERMINATED
+    assert set(SavingsSlip.objects.values_list("status", flat=True)) == {SlipStatus.CANCELLED}
+    assert not income_rights().filter(status=RightStatus.ACTIVE).exists()
