@@ -227,6 +227,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name across components get their own schema names.
     "ENUM_NAME_OVERRIDES": {
+        "InsuranceKindEnum": "finance.models.InsuranceKind",
+        "FundKindEnum": "greenfinance.models.FundKind",
+        "SlipStatusEnum": "transactions.models.SlipStatus",
         "IndicatorKeyEnum": "projects.models.IndicatorKey",
         "ProjectCategoryEnum": "projects.models.ProjectCategory",
         "EcoBehaviourCategoryEnum": "finance.models.EcoBehaviourCategory",
