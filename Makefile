@@ -58,6 +58,8 @@ demo: migrate
 	@$(MANAGE) load_demo_trading
 	@$(MANAGE) load_demo_finance
 	@$(MANAGE) load_demo_projects
+	@$(MANAGE) load_demo_greenfinance
+	@$(MANAGE) load_demo_exchange
 
 run: venv services messages migrate static demo
 	@mkdir -p .local
