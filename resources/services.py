@@ -587,9 +587,17 @@ def add_pledge(
             _("顺位须为 1 至 99 的整数。"), code="invalid", fields={"rank": [_("顺位须为 1 至 99 的整数。")]}
         )
     if right.pledge_once and rank != 1:
+        pledged = right.restrictions.filter(
+            kind__in=[RestrictionKind.PLEDGE, RestrictionKind.MORTGAGE], status=RightStatus.ACTIVE
+        ).exists()
+        message = (
+            _("%(certificate)s 只能质押一次，已设有质押。")
+            if pledged
+            else _("%(certificate)s 只能设立第1顺位质押。")
+        ) % {"certificate": right.certificate_number}
         raise ConflictError(
-            _("%(certificate)s 只能质押一次，已设有质押。") % {"certificate": right.certificate_number},
-            code="already_pledged",
+            message,
+            code="already_pledged" if pledged else "invalid_rank",
             fields={"rank": [_("该权利只能设立第1顺位质押。")]},
         )
     try:
