@@ -22,16 +22,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import AdministrativeDivision, Organization, Party, User
-from finance.models import InsuranceKind, Loan, LoanApplication
+from finance.models import InsuranceKind, Loan, LoanApplication, rate_field
 from projects.models import KeyProject
 from resources.models import Asset
 from transactions.models import Movement, money_field
-
-
-def rate_field(verbose_name, **kwargs):
-    """A ratio as a fraction: 0.600000 = 60 %."""
-    return models.DecimalField(verbose_name, max_digits=8, decimal_places=6, **kwargs)
-
 
 # --- green insurance --------------------------------------------------------------------------
 
