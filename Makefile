@@ -88,6 +88,7 @@ bench: migrate
 	@$(PY) bench/valuation.py --n $(or $(N),100000)
 	@$(PY) bench/trading.py
 	@$(PY) bench/bank_api.py
+	@$(PY) bench/exchange.py
 
 clean: stop
 	rm -rf .local staticfiles
