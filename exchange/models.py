@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from directory.models import AdministrativeDivision, Organization, Party, User
 from resources.models import Asset
@@ -137,8 +138,8 @@ class ExchangeRecord(models.Model):
 
 class PermitStatus(models.TextChoices):
     VALID = "valid", _("有效")
-    EXPIRED = "expired", _("已过期")
-    REVOKED = "revoked", _("已注销")
+    EXPIRED = "expired", pgettext_lazy("permit", "已过期")
+    REVOKED = "revoked", pgettext_lazy("permit", "已注销")
 
 
 @pghistory.track()

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from directory.models import AdministrativeDivision, Organization, Party, User
 from resources.models import Asset, ResourceType, Restriction, Right, RightKind
@@ -325,7 +326,7 @@ class ScheduledPayment(models.Model):
 class SlipStatus(models.TextChoices):
     ACTIVE = "active", _("有效")
     MATURED = "matured", _("已到期")
-    CANCELLED = "cancelled", _("已注销")
+    CANCELLED = "cancelled", pgettext_lazy("savings slip", "已注销")
 
 
 @pghistory.track()
