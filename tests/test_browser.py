@@ -164,7 +164,7 @@ def test_organization_list_for_city_admin(browser, live_server, demo_region):
     _login(browser, live_server, "city_admin")
     browser.get(f"{live_server.url}/directory/organizations/")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.object-list tbody tr")
-    assert len(rows) == 6  # the demo region's six organizations, investor included
+    assert len(rows) == 8  # the demo region's organizations, investor, insurer and forestry bureau included
     browser.save_screenshot(str(SCREENSHOTS / "organization-list.png"))
     browser.get(f"{live_server.url}/directory/")
     assert "示范村（演示）" in browser.page_source

@@ -61,6 +61,7 @@ NOT_SCORED_KINDS = (
     OrganizationKind.COOPERATIVE,
     OrganizationKind.GUARANTOR,
     OrganizationKind.GOVERNMENT,
+    OrganizationKind.INSURER,
 )
 
 

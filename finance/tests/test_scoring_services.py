@@ -422,6 +422,8 @@ def test_recompute_all_and_the_command(household_card, households, record, bank,
             OrganizationKind.BANK,
             OrganizationKind.COOPERATIVE,
             OrganizationKind.GUARANTOR,
+            OrganizationKind.GOVERNMENT,
+            OrganizationKind.INSURER,
         ]
     ).count()
     assert visited == parties - banks_and_coops
