@@ -89,7 +89,9 @@ def test_a_department_client_acts_as_a_department_officer(city_admin, demo_regio
     from directory.permissions import Capability, can
 
     forestry = Organization.objects.get(kind=OrganizationKind.GOVERNMENT, name="莲都区林业局（演示）")
-    token, _secret = services.issue_api_client(organization=forestry, name="林业数据交换", issued_by=city_admin)
+    token, _secret = services.issue_api_client(
+        organization=forestry, name="林业数据交换", issued_by=city_admin
+    )
     [membership] = token.user.active_memberships
     assert (membership.organization, membership.role) == (forestry, Role.DEPARTMENT_OFFICER)
     assert can(token.user, Capability.EXCHANGE_DATA, division=forestry.division)
