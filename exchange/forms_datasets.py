@@ -52,6 +52,17 @@ class _ExchangeForm(Form):
     def counterpart(self):
         return self.department or self.cleaned_data.get("organization")
 
+    def _style_added_fields(self):
+        """The fields added here after Form.__init__ missed the Bootstrap classes it gives every
+        field (they rendered as bare browser selects and inputs): give them the same ones."""
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                continue
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            if css not in widget.attrs.get("class", "").split():
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
 
 class ExportForm(_ExchangeForm):
     def __init__(self, *args, **kwargs):
@@ -68,6 +79,7 @@ class ExportForm(_ExchangeForm):
                 label=_("年份"), required=False, min_value=1990, max_value=timezone.localdate().year
             )
         self.order_fields(["division", "format", "organization", "updated_since", "year"])
+        self._style_added_fields()
 
     def filters(self):
         return {name: self.cleaned_data.get(name) for name in self.spec.filters}
@@ -91,6 +103,7 @@ class ImportForm(_ExchangeForm):
             choices=[("", _("按文件扩展名判断")), *[(f, ExchangeFormat(f).label) for f in self.spec.formats]],
         )
         self.order_fields(["division", "file", "format", "organization", "dry_run"])
+        self._style_added_fields()
 
     def clean(self):
         cleaned = super().clean()
