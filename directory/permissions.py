@@ -65,6 +65,11 @@ class Capability(StrEnum):
     EXCHANGE_DATA = "exchange_data"
     MANAGE_CONSENTS = "manage_consents"
     RECEIVE_CREDIT_REPORTS = "receive_credit_reports"
+    # brand: the cooperative's desk licenses producers to use the regional brand, inspects them and
+    # suspends or withdraws licences; licensed producers (investors' enterprises, village
+    # collectives through their clerks) and staff on their behalf record batches and sales
+    MANAGE_BRAND = "manage_brand"
+    RECORD_PRODUCTION = "record_production"
 
 
 C = Capability
@@ -90,15 +95,24 @@ ROLE_CAPABILITIES = {
             C.MANAGE_GREEN_FINANCE,
             C.EXCHANGE_DATA,
             C.MANAGE_CONSENTS,
+            C.MANAGE_BRAND,
+            C.RECORD_PRODUCTION,
         }
     ),
     Role.VILLAGE_CLERK: frozenset(
-        {C.VIEW, C.MANAGE_PERSONS, C.DRAFT_ASSETS, C.RECORD_ECO_BEHAVIOUR, C.APPLY_PROJECTS}
+        {
+            C.VIEW,
+            C.MANAGE_PERSONS,
+            C.DRAFT_ASSETS,
+            C.RECORD_ECO_BEHAVIOUR,
+            C.APPLY_PROJECTS,
+            C.RECORD_PRODUCTION,
+        }
     ),
     Role.BANK_OFFICER: frozenset({C.VIEW, C.VIEW_FULL_IDENTIFIERS, C.MANAGE_API_CLIENTS, C.LEND}),
     Role.GUARANTOR_OFFICER: frozenset({C.VIEW, C.MANAGE_API_CLIENTS, C.RECEIVE_CREDIT_REPORTS}),
     Role.AUDITOR: frozenset({C.VIEW, C.VIEW_OVERSIGHT}),
-    Role.INVESTOR: frozenset({C.VIEW, C.TRADE, C.APPLY_PROJECTS}),
+    Role.INVESTOR: frozenset({C.VIEW, C.TRADE, C.APPLY_PROJECTS, C.RECORD_PRODUCTION}),
     Role.DEPARTMENT_OFFICER: frozenset({C.MANAGE_API_CLIENTS, C.EXCHANGE_DATA}),
 }
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     # TMCS, in dependency order (an app may import only from apps above it, and tmcs)
     "tmcs",
+    "journal",
     "directory",
     "resources",
     "valuation",
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "projects",
     "greenfinance",
     "exchange",
+    "brand",
 ]
 
 AUTH_USER_MODEL = "directory.User"

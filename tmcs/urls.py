@@ -32,6 +32,10 @@ urlpatterns = [
     path("showcase/", include("projects.public_urls")),
     path("greenfinance/", include("greenfinance.urls")),
     path("exchange/", include("exchange.urls")),
+    path("brand/", include("brand.urls")),
+    path("trace/", include("brand.public_urls")),
+    path("journal/", include("journal.urls")),
+    path("ledger/", include("journal.public_urls")),
 ]
 
 handler403 = "tmcs.views.permission_denied"

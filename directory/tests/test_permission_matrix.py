@@ -356,3 +356,23 @@ def test_who_works_on_green_finance_and_data_exchange(world, role):
         if can(user, c)
     }
     assert held == GREEN_AND_EXCHANGE[role]
+
+
+# Brand licensing and production records (issue 11).
+BRAND = {
+    Role.CITY_ADMIN: {"manage_brand", "record_production"},
+    Role.COOP_STAFF: {"manage_brand", "record_production"},
+    Role.VILLAGE_CLERK: {"record_production"},
+    Role.BANK_OFFICER: set(),
+    Role.GUARANTOR_OFFICER: set(),
+    Role.AUDITOR: set(),
+    Role.INVESTOR: {"record_production"},
+    Role.DEPARTMENT_OFFICER: set(),
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_licenses_the_brand_and_records_production(world, role):
+    user = _member(world, role)
+    held = {c.value for c in (Capability.MANAGE_BRAND, Capability.RECORD_PRODUCTION) if can(user, c)}
+    assert held == BRAND[role]

@@ -16,4 +16,6 @@ urlpatterns = [
     path("projects/", include(("projects.api.urls", "projects-api"))),
     path("greenfinance/", include(("greenfinance.api.urls", "greenfinance-api"))),
     path("exchange/", include(("exchange.api.urls", "exchange-api"))),
+    path("brand/", include(("brand.api.urls", "brand-api"))),
+    path("journal/", include(("journal.api.urls", "journal-api"))),
 ]
