@@ -192,6 +192,9 @@ class LicenceAction(models.Model):
         verbose_name_plural = _("授权变更记录")
         ordering = ["licence", "recorded_at", "pk"]
 
+    def __str__(self):
+        return f"{self.licence.number} {self.get_kind_display()}"
+
 
 class InspectionKind(models.TextChoices):
     ROUTINE = "routine", _("例行检查")
@@ -234,6 +237,9 @@ class Inspection(models.Model):
                 name="inspection_rectify_has_deadline",
             )
         ]
+
+    def __str__(self):
+        return f"{self.inspected_on} {self.get_result_display()}"
 
 
 class BatchUnit(models.TextChoices):
@@ -326,6 +332,9 @@ class BatchTest(models.Model):
             models.UniqueConstraint(fields=["batch", "report_number"], name="batch_test_report_unique")
         ]
 
+    def __str__(self):
+        return self.report_number
+
 
 class CertificateKind(models.TextChoices):
     GREEN_FOOD = "green_food", _("绿色食品")
@@ -355,6 +364,9 @@ class BatchCertificate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["batch", "kind", "number"], name="batch_certificate_unique")
         ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
 
 
 class SaleChannel(models.TextChoices):

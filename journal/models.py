@@ -54,8 +54,9 @@ class JournalEntry(models.Model):
     detail = models.JSONField(_("内部内容"), default=dict)
     detail_digest = models.CharField(_("内部内容摘要"), max_length=64)
     content_hash = models.CharField(_("内容哈希"), max_length=64)
-    prev_hash = models.CharField(_("前一条哈希"), max_length=64, null=True)
-    entry_hash = models.CharField(_("本条哈希"), max_length=64, null=True, unique=True)
+    # NULL (not "") until sequenced at commit: "" would collide under the unique constraints
+    prev_hash = models.CharField(_("前一条哈希"), max_length=64, null=True)  # noqa: DJ001
+    entry_hash = models.CharField(_("本条哈希"), max_length=64, null=True, unique=True)  # noqa: DJ001
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("经办人"),

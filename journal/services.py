@@ -11,7 +11,6 @@ from django.utils import timezone
 from . import hashing
 from .models import EntryKind, JournalEntry
 
-
 # An 18-character resident ID or an 11-digit mainland mobile number anywhere in the public part is
 # a programming error: refused before it can be chained (and then could never be removed).
 PERSONAL_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|1[3-9]\d{9})(?![0-9A-Za-z])")

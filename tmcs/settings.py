@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "axes",
     # TMCS, in dependency order (an app may import only from apps above it, and tmcs)
     "tmcs",
-    "journal",
     "directory",
+    "journal",
     "resources",
     "valuation",
     "transactions",
