@@ -2,10 +2,10 @@
 
 from rest_framework.routers import DefaultRouter
 
-from . import batches, licences
+from . import batches, licences, sales, trace
 
 router = DefaultRouter()
-for area in (licences, batches):
+for area in (licences, batches, sales, trace):
     area.register(router)
 
 urlpatterns = router.urls
