@@ -25,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 
 class EntryKind(models.TextChoices):
     ASSET_REGISTERED = "asset_registered", _("资源登记")
+    ASSET_CHANGED = "asset_changed", _("登记事项变更")
+    ASSET_RETIRED = "asset_retired", _("资源注销")
     CERTIFICATE_ISSUED = "certificate_issued", _("证书颁发")
     RIGHT_GRANTED = "right_granted", _("权利设立")
     RIGHT_ENDED = "right_ended", _("权利终止")
@@ -39,6 +41,7 @@ class EntryKind(models.TextChoices):
     PAYMENT = "payment", _("资金收付")
     DISTRIBUTION = "distribution", _("收益分配")
     LOAN_DISBURSED = "loan_disbursed", _("贷款发放")
+    LOAN_REPAID = "loan_repaid", _("贷款还款")
     LICENCE_CHANGED = "licence_changed", _("品牌授权变更")
     BATCH_REGISTERED = "batch_registered", _("产品批次登记")
     BATCH_RECALLED = "batch_recalled", _("产品批次召回")
