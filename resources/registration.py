@@ -21,7 +21,7 @@ from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, InvalidTransition
 from tmcs.ids import IdentifierError, mask_phone, normalize_phone
 
-from . import services
+from . import journaling, services
 from .models import (
     AssetStatus,
     Objection,
@@ -235,6 +235,7 @@ def close_due_notices(*, now=None):
                 registration.certificate_number = _certificate_number(registration)
                 registration.verification_code = _verification_code()
                 registration.save()
+                journaling.certificate_issued(actor, registration.asset, registration.certificate_number)
             notify(
                 recipients=[registration.applicant],
                 title=_("资源已完成确权登记"),

@@ -22,6 +22,7 @@ from directory.permissions import Capability, can
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError, InvalidTransition, PermissionDeniedError
 
+from . import journaling
 from .models import (
     ASSET_TRANSITIONS,
     EXCLUSIVE_RIGHT_KINDS,
@@ -268,9 +269,11 @@ def transition_asset(*, actor, asset, to_status, reason=""):
                 code="overlap",
                 fields={"geometry": [f"{o.asset.code}: {o.area_m2} m²" for o in overlaps]},
             )
+    before = asset.status
     with audit_context(user=actor, reason=reason or f"asset {asset.status} → {to_status}"):
         asset.status = to_status
         asset.save(update_fields=["status", "updated_at"])
+    journaling.asset_status_changed(actor, asset, before)
     return asset
 
 
@@ -384,6 +387,7 @@ def grant_right(
             )
     except IntegrityError as exc:
         raise _right_conflict(exc, asset, kind, period) from None
+    journaling.right_granted(actor, right)
     return right
 
 
@@ -438,6 +442,7 @@ def end_right(*, actor, right, reason):
     with audit_context(user=actor, reason=f"end right: {reason}"):
         right.status, right.ended_at, right.end_reason = RightStatus.ENDED, timezone.now(), reason
         right.save(update_fields=["status", "ended_at", "end_reason"])
+    journaling.right_ended(actor, right)
     return right
 
 
@@ -516,7 +521,7 @@ def add_lease(*, actor, asset, holder, start, end, source_document):
     _refuse_if_frozen(asset)
     try:
         with transaction.atomic(), audit_context(user=actor, reason="lease"):
-            return Restriction.objects.create(
+            lease = Restriction.objects.create(
                 asset=asset,
                 kind=RestrictionKind.LEASE,
                 holder=holder,
@@ -524,6 +529,8 @@ def add_lease(*, actor, asset, holder, start, end, source_document):
                 source_document=source_document,
                 created_by=actor,
             )
+            journaling.restriction_added(actor, lease)
+            return lease
     except IntegrityError as exc:
         if "leases_do_not_overlap" not in str(exc):
             raise
@@ -556,6 +563,7 @@ def add_pledge(
     kind=RestrictionKind.PLEDGE,
     capacity=None,
     authorised_by_caller=False,
+    journal_references=(),
 ):
     """Record a pledge or mortgage of `right` at `rank` (invariant 5).
 
@@ -622,7 +630,7 @@ def add_pledge(
         _check_capacity(right, amount, Decimal(capacity))
     try:
         with transaction.atomic(), audit_context(user=actor, reason="pledge"):
-            return Restriction.objects.create(
+            pledge = Restriction.objects.create(
                 asset=asset,
                 right=right,
                 kind=kind,
@@ -633,6 +641,8 @@ def add_pledge(
                 source_document=source_document,
                 created_by=actor,
             )
+            journaling.restriction_added(actor, pledge, journal_references)
+            return pledge
     except IntegrityError as exc:
         if "one_active_security_per_right_and_rank" not in str(exc):
             raise
@@ -709,6 +719,8 @@ def update_asset_details(
         for field, value in changed:
             setattr(asset, field, value)
         asset.save(update_fields=[field for field, _value in changed] + ["updated_at"])
+    if asset.status not in (AssetStatus.DRAFT, AssetStatus.UNDER_REVIEW):
+        journaling.asset_changed(actor, asset, [field for field, _value in changed])
     return asset
 
 
@@ -727,7 +739,7 @@ def freeze_for_dispute(*, actor, asset, reason, source_document, start=None):
         )
     period = parse_period(start)
     with audit_context(user=actor, reason=f"dispute freeze: {reason}"):
-        return Restriction.objects.create(
+        freeze = Restriction.objects.create(
             asset=asset,
             kind=RestrictionKind.DISPUTE_FREEZE,
             period=period,
@@ -735,10 +747,12 @@ def freeze_for_dispute(*, actor, asset, reason, source_document, start=None):
             reason=reason,
             created_by=actor,
         )
+    journaling.restriction_added(actor, freeze)
+    return freeze
 
 
 @transaction.atomic
-def release_restriction(*, actor, restriction, reason, authorised_by_caller=False):
+def release_restriction(*, actor, restriction, reason, authorised_by_caller=False, journal_references=()):
     """End a restriction. `authorised_by_caller` is for finance.services.pledges, which has already
     established the actor's authority (the pledgee bank releasing its own pledge on payoff)."""
     asset = Asset.objects.select_for_update().get(pk=restriction.asset_id)
@@ -757,6 +771,7 @@ def release_restriction(*, actor, restriction, reason, authorised_by_caller=Fals
             reason,
         )
         restriction.save(update_fields=["status", "ended_at", "end_reason"])
+    journaling.restriction_released(actor, restriction, journal_references)
     return restriction
 
 

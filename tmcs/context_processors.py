@@ -10,6 +10,8 @@ NAVIGATION = [
     ("projects", _("项目管理"), "bi-kanban"),
     ("greenfinance", _("绿色金融"), "bi-shield-check"),
     ("exchange", _("数据交换"), "bi-arrow-repeat"),
+    ("brand", _("品牌溯源"), "bi-award"),
+    ("journal-public", _("公开账本"), "bi-link-45deg"),
 ]
 
 

@@ -19,6 +19,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # The local default is deliberately marked insecure: `check --deploy` rejects it, so a
 # production deployment must set DJANGO_SECRET_KEY (docker-compose.yml requires it).
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-tmcs-local-development-key-not-for-production")
+# Ed25519 key signing the public journal's daily checkpoints (base64 of 32 raw bytes); unset, it is
+# derived from SECRET_KEY (journal/signing.py) — production sets it so the public key stays stable.
+JOURNAL_SIGNING_KEY = env("TMCS_JOURNAL_SIGNING_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

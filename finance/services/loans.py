@@ -39,6 +39,7 @@ from tmcs.errors import ConflictError, DomainError
 from transactions._money import parse_money
 from transactions.services.common import cooperative_for
 
+from .. import journaling
 from .. import schedule as calc
 from ..models import (
     FREQUENCY_MONTHS,
@@ -436,6 +437,7 @@ def disburse(*, actor, application, principal, disbursed_on, bank_reference, fir
                 ]
             )
             mark_disbursed(application)
+            journaling.loan_disbursed(actor, loan)
     except IntegrityError as exc:
         if "loan_bank_reference_unique" in str(exc):
             raise _duplicate_reference(bank_reference) from None
@@ -549,6 +551,7 @@ def record_repayment(*, actor, loan, amount, paid_on, bank_reference="", prepaym
                 if any(p)
             ]
         )
+        journaling.loan_repaid(actor, repayment)
         if amount == payoff:
             _pay_off(actor, loan, paid_on)
     schedule_score_recompute(loan.borrower_id)

@@ -253,6 +253,7 @@ def register_pledge(*, actor, application, right, secured_amount, rank=None, ban
                 source_document=source_document,
                 capacity=appraisal.appraised_value,
                 authorised_by_caller=True,
+                journal_references=[number, application.number],
             )
         except DomainError as exc:
             raise _translate_registry_error(
@@ -305,6 +306,7 @@ def _end(*, actor, pledge, reason, status, restriction_reason):
                 restriction=pledge.restriction,
                 reason=restriction_reason[:200],
                 authorised_by_caller=True,
+                journal_references=[pledge.number, pledge.application.number],
             )
     with audit_context(
         user=actor, reason=f"{status} pledge {pledge.number}: {reason}"

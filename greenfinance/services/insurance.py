@@ -29,6 +29,9 @@ from directory.permissions import Capability, can
 from directory.selectors import users_with
 from directory.services import notify
 from finance.models import InsuranceKind, Loan, LoanApplication
+from journal.models import EntryKind
+from journal.publish import party_label
+from journal.services import record as journal_record
 from projects.models import KeyProject
 from resources.models import Asset, AssetStatus
 from tmcs.audit import audit_context
@@ -568,4 +571,18 @@ def record_payout(*, actor, claim, amount, paid_on, payee, reference):
             claim.status = ClaimStatus.PAID
             fields.append("status")
         claim.save(update_fields=fields)
+        journal_record(
+            kind=EntryKind.PAYMENT,
+            references=[claim.number, claim.policy.number],
+            public={
+                "claim_payout": claim.number,
+                "policy": claim.policy.number,
+                "insurer": claim.policy.insurer.name,
+                "payee": party_label(payee),
+                "paid_on": paid_on,
+                "amount": amount,
+            },
+            detail={"payout": payout.pk, "payee": payee.pk},
+            actor=actor,
+        )
     return payout

@@ -39,6 +39,7 @@ from resources.models import ListingStatus as IdleListingStatus
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError
 
+from .. import journaling
 from .._money import CENT, parse_money
 from ..models import (
     CONTRACT_TRANSITIONS,
@@ -668,6 +669,7 @@ def sign_collection_contract(*, actor, contract):
     with audit_context(user=actor, reason=f"sign collection contract {contract.number}"):
         if old is not None and old.status == ContractStatus.EXPIRED:
             _mark(old, ContractStatus.RENEWED, _("已续签为 %(number)s") % {"number": contract.number})
+            journaling.contract_ended(actor, old)
         for item in items:
             item.source_rights = _source_rights(
                 item.asset, contract.source_right_kind, contract.start_date, contract.end_date
@@ -706,6 +708,7 @@ def sign_collection_contract(*, actor, contract):
         _write_schedule(contract, beneficiaries)
         contract.status, contract.signed_at, contract.signed_by = ContractStatus.SIGNED, timezone.now(), actor
         contract.save(update_fields=["status", "signed_at", "signed_by"])
+        journaling.contract_signed(actor, contract)
     _notify(contract, assets, _("流转收储合同已签订"))
     return contract
 
@@ -771,6 +774,7 @@ def _close(actor, contract, status, reason, *, back_to_registered=True):
                 )
         contract.items.update(is_open=False)
         _mark(contract, status, reason)
+        journaling.contract_ended(actor, contract)
         # A waiting renewal now holds the assets, so that no other contract takes them meanwhile.
         renewal = CollectionContract.objects.filter(renewal_of=contract, status=ContractStatus.DRAFT).first()
         if renewal is not None and status != ContractStatus.TERMINATED:

@@ -23,6 +23,7 @@ from resources.models import Right as RegistryRight
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError
 
+from .. import journaling
 from .._money import parse_money
 from ..models import (
     CONTRACT_TRANSITIONS,
@@ -365,8 +366,10 @@ def sign_trade_contract(*, actor, contract):
             previous.status, previous.ended_at = ContractStatus.RENEWED, timezone.now()
             previous.end_reason = _("已续签为 %(number)s") % {"number": contract.number}
             previous.save(update_fields=["status", "ended_at", "end_reason"])
+            journaling.contract_ended(actor, previous)
         contract.status, contract.signed_at, contract.signed_by = ContractStatus.SIGNED, timezone.now(), actor
         contract.save(update_fields=["status", "signed_at", "signed_by"])
+        journaling.contract_signed(actor, contract)
     _notify_investor(contract, _("交易合同已签订"), level="success")
     return contract
 
@@ -519,6 +522,7 @@ def terminate_trade_contract(*, actor, contract, reason, effective_date):
             reason,
         )
         contract.save(update_fields=["status", "ended_at", "end_reason"])
+        journaling.contract_ended(actor, contract)
     _notify_investor(contract, _("交易合同已解除"), level="warning")
     return contract
 
@@ -590,6 +594,7 @@ def expire_trade_contracts(today=None):
                 contract.status, contract.ended_at = ContractStatus.EXPIRED, timezone.now()
                 contract.end_reason = reason
                 contract.save(update_fields=["status", "ended_at", "end_reason"])
+                journaling.contract_ended(actor, contract)
             expired += 1
     return expired
 

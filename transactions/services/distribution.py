@@ -33,6 +33,7 @@ from directory.services import ensure_party, notify
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError
 
+from .. import journaling
 from .._money import CENT
 from ..models import (
     DIVIDEND_REVENUE_MODELS,
@@ -251,6 +252,11 @@ def declare_distribution(*, actor, contract, kind, period_start, period_end):
                 for b, part in zip(beneficiaries, parts, strict=True)
             ]
         )
+    journaling.distribution_declared(
+        actor,
+        distribution,
+        distribution.lines.select_related("beneficiary__party__person", "beneficiary__party__organization"),
+    )
     if amount:
         coop = ensure_party(contract.cooperative)
         ledger.post(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError
 
+from .. import journaling
 from .._money import CENT
 from ..models import AccountKind, LedgerAccount, Movement, Posting
 
@@ -87,6 +88,7 @@ def post(*, actor, kind, memo, lines, occurred_on=None, reference="", idempotenc
                     for line in lines
                 ]
             )
+            journaling.movement_posted(actor, movement, lines)
     except IntegrityError as exc:
         if idempotency_key and "idempotency_key" in str(exc):
             raise AlreadyPosted(Movement.objects.get(idempotency_key=idempotency_key)) from None

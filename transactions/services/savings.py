@@ -36,6 +36,7 @@ from resources.registration import VERIFICATION_ALPHABET
 from tmcs.audit import audit_context
 from tmcs.errors import ConflictError, DomainError
 
+from .. import journaling
 from ..models import (
     CollectionContract,
     ContractStatus,
@@ -289,7 +290,7 @@ def _issue_one(actor, contract, row, total_weight, count, replaces):
 
 
 def _create_slip(actor, contract, row, total_weight, count, replaces, number, holder, right):
-    return SavingsSlip.objects.create(
+    slip = SavingsSlip.objects.create(
         number=number,
         verification_code=new_verification_code(),
         contract=contract,
@@ -307,6 +308,8 @@ def _create_slip(actor, contract, row, total_weight, count, replaces, number, ho
         calculation=_calculation(contract, row, total_weight, count, replaces),
         issued_by=actor,
     )
+    journaling.slip_issued(actor, slip)
+    return slip
 
 
 def _notify(contract, slips, title):
@@ -380,6 +383,7 @@ def cancel_slip(*, actor, slip, reason):
     with audit_context(user=actor, reason=note):  # after the registry's context (see _issue_one)
         slip.status, slip.ended_at, slip.end_reason = SlipStatus.CANCELLED, timezone.now(), reason
         slip.save(update_fields=["status", "ended_at", "end_reason"])
+    journaling.slip_ended(actor, slip)
     _notify(slip.contract, [slip], _("生态资源储蓄单已注销"))
     return slip
 
@@ -440,6 +444,7 @@ def _mature(slip):
         check_transition(SLIP_TRANSITIONS, slip.status, SlipStatus.MATURED, _label)
         slip.status, slip.ended_at = SlipStatus.MATURED, timezone.now()
         slip.save(update_fields=["status", "ended_at"])
+    journaling.slip_ended(actor, slip)
 
 
 # --- verification -------------------------------------------------------------------------------
