@@ -4,4 +4,10 @@ from .views import batches, labels, licences, overview, sales
 
 app_name = "brand"
 
-urlpatterns = [*overview.urlpatterns, *licences.urlpatterns, *batches.urlpatterns, *sales.urlpatterns, *labels.urlpatterns]
+urlpatterns = [
+    *overview.urlpatterns,
+    *licences.urlpatterns,
+    *batches.urlpatterns,
+    *sales.urlpatterns,
+    *labels.urlpatterns,
+]
