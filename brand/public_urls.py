@@ -1,7 +1,7 @@
 """The public trace page of a batch, no login (mounted at /trace/): opened from the QR code."""
 
-from .views import trace
+from .views import public
 
 app_name = "brand-public"
 
-urlpatterns = [*trace.urlpatterns]
+urlpatterns = [*public.urlpatterns]
