@@ -11,7 +11,7 @@ NAVIGATION = [
     ("greenfinance", _("绿色金融"), "bi-shield-check"),
     ("exchange", _("数据交换"), "bi-arrow-repeat"),
     ("brand", _("品牌溯源"), "bi-award"),
-    ("journal-public", _("公开账本"), "bi-link-45deg"),
+    ("journal", _("公开账本"), "bi-link-45deg"),
 ]
 
 
