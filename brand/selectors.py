@@ -217,3 +217,17 @@ def trace_view(trace_code):
         ],
         "journal": entry,
     }
+
+
+def as_json(value):
+    """For the API: Decimals as exact strings (money, areas, quantities), dates ISO; geometry floats
+    stay numbers."""
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value

@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across components get their own schema names.
     "ENUM_NAME_OVERRIDES": {
         "InsuranceKindEnum": "finance.models.InsuranceKind",
+        "ProductCategoryEnum": "brand.models.ProductCategory",
         "FundKindEnum": "greenfinance.models.FundKind",
         "SlipStatusEnum": "transactions.models.SlipStatus",
         "IndicatorKeyEnum": "projects.models.IndicatorKey",
