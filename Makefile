@@ -60,6 +60,7 @@ demo: migrate
 	@$(MANAGE) load_demo_projects
 	@$(MANAGE) load_demo_greenfinance
 	@$(MANAGE) load_demo_exchange
+	@$(MANAGE) load_demo_brand
 
 run: venv services messages migrate static demo
 	@mkdir -p .local

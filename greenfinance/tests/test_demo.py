@@ -81,3 +81,25 @@ def test_demo_green_finance_and_exchange_load_once(demo_region, catalog):
         FundMovement.objects.count(),
     )
     assert ExchangeLog.objects.count() == 3
+
+    # the brand demo on top: a traced tea batch whose trace page shows its origin and tests, sold
+    # in three months; and everything the demos did is in the journal, in one chain
+    from brand.demo import load_demo_brand
+    from brand.selectors import trace_view, trade_volumes
+    from journal.models import EntryKind, JournalEntry
+    from journal.services import sequence_pending
+    from journal.verification import verify_chain
+    from transactions.models import Movement
+
+    batch = load_demo_brand()
+    assert batch is not None and load_demo_brand() is None
+    traced = trace_view(batch.trace_code)
+    assert traced["origins"][0]["type"] == "茶园" and traced["tests"][0]["passed"] is True
+    assert trade_volumes(batch.producer)["total_amount"] == Decimal("105000.00")
+    sequence_pending()
+    vouchers = JournalEntry.objects.filter(kind=EntryKind.PAYMENT, references__0__startswith="JZ")
+    assert vouchers.count() == Movement.objects.count()  # the other payments are claim payouts
+    assert JournalEntry.objects.filter(
+        kind=EntryKind.BATCH_REGISTERED, references__contains=[batch.number]
+    ).exists()
+    assert verify_chain().ok
